@@ -1,0 +1,25 @@
+"""VIMSS: conditioned music source separation (labels and video as side information).
+
+The Python API: `load_model` resolves a checkpoint, `Separator` separates waveforms,
+`separate_file` streams a file into stem files.
+"""
+
+from .checkpoints import load_model, save_pretrained
+from .config import ModelConfig
+from .errors import VimssError
+from .instruments import INSTRUMENTS, parse_instruments
+from .separator import Separator, separate_file
+from .unet import ConditionedUNet, build_model
+
+__all__ = [
+    "INSTRUMENTS",
+    "ConditionedUNet",
+    "ModelConfig",
+    "Separator",
+    "VimssError",
+    "build_model",
+    "load_model",
+    "parse_instruments",
+    "save_pretrained",
+    "separate_file",
+]

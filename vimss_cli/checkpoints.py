@@ -1,0 +1,225 @@
+"""Checkpoints as Hub-style folders (`config.json`, `model.safetensors`, `README.md`)
+and the three places a model comes from: a local folder, a Hugging Face repo
+(`org/name[@revision]`, through huggingface_hub and its cache) or the models bundled
+with the package. Weights are only ever read from safetensors, never unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import LIBRARY, ModelConfig
+from .errors import VimssError
+from .unet import ConditionedUNet, build_model
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
+DEFAULT_MODEL = "vimss-labels"
+"""Name of the bundled model `vimss separate` uses when no --model is given."""
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    """Short name, used for the output folder."""
+    source: str
+    """Where it came from: the folder, `bundled`, or `hub:org/name@revision`."""
+    model: ConditionedUNet
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+
+def bundled_dir() -> Path:
+    """Folder of the models shipped in the package (the repository's `models/`)."""
+    return Path(str(resources.files("vimss_cli.models")))
+
+
+def bundled_models() -> list[str]:
+    root = bundled_dir()
+    return sorted(p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file())
+
+
+def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", half: bool = False) -> Path:
+    """Write a checkpoint folder atomically (a temporary sibling renamed into place)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.config.save(tmp / CONFIG_FILE)
+        state = {
+            k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+            for k, v in model.state_dict().items()
+        }
+        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"library": LIBRARY})
+        (tmp / CARD_FILE).write_text(card or model_card(folder.name, model.config))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def model_card(name: str, config: ModelConfig, details: str = "") -> str:
+    """A minimal Hub model card; training scripts pass `details` (data, metrics)."""
+    return (
+        f"---\nlibrary_name: {LIBRARY}\ntags:\n- audio-source-separation\n---\n\n# {name}\n\n"
+        f"A {config.architecture} ({config.conditioning} conditioning on {config.context}, "
+        f"{config.mask} masks, {config.input_scaling} input, {config.frequency_scale} frequency axis) "
+        f"separating {len(config.instruments)} instrument classes: {', '.join(config.instruments)}.\n\n"
+        f"{details}\n"
+    )
+
+
+def load_folder(folder: Path, name: str | None = None, source: str | None = None) -> LoadedModel:
+    """Build the model a checkpoint folder describes and load its weights."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VimssError(f"model folder not found: {folder}")
+    for needed in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (folder / needed).is_file():
+            raise VimssError(f"broken model folder {folder}: {needed} is missing")
+    config = ModelConfig.load(folder / CONFIG_FILE)
+    model = build_model(config)
+    try:
+        state = load_file(str(folder / WEIGHTS_FILE))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise VimssError(f"broken model folder {folder}: {WEIGHTS_FILE} is not readable ({err})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        parts = [
+            f"{len(keys)} {what} (e.g. {keys[0]})"
+            for keys, what in ((missing, "missing"), (unexpected, "unexpected"), (wrong, "with the wrong shape"))
+            if keys
+        ]
+        raise VimssError(f"broken model folder {folder}: the weights do not fit config.json: {', '.join(parts)}")
+    model.load_state_dict(state)
+    model.eval()
+    return LoadedModel(name or folder.name, source or str(folder), model)
+
+
+def load_hub(spec: str) -> LoadedModel:
+    """Download (or find in the cache) `org/name[@revision]` and load it.
+
+    huggingface_hub honours HF_HUB_OFFLINE and HF_HOME/HF_HUB_CACHE itself.
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    repo_id, _, revision = spec.partition("@")
+    revision = revision or None
+    try:
+        paths = [Path(hf_hub_download(repo_id, f, revision=revision)) for f in (CONFIG_FILE, WEIGHTS_FILE)]
+    except LocalEntryNotFoundError:
+        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+            raise VimssError(f"model {spec} is not in the Hugging Face cache and HF_HUB_OFFLINE is set") from None
+        raise VimssError(f"cannot reach the Hugging Face Hub for {spec}, and it is not in the local cache") from None
+    except RepositoryNotFoundError:
+        raise VimssError(f"no such model on the Hugging Face Hub: {repo_id}") from None
+    except RevisionNotFoundError:
+        raise VimssError(f"model {repo_id} has no revision '{revision}'") from None
+    except EntryNotFoundError as err:
+        raise VimssError(f"model {spec} is not a {LIBRARY} checkpoint: {_first_line(err)}") from None
+    except HfHubHTTPError as err:
+        raise VimssError(f"cannot download {spec}: {_first_line(err)}") from None
+    folder = paths[0].parent
+    return load_folder(folder, name=repo_id.split("/")[1], source=f"hub:{spec}")
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def load_model(spec: str | None = None) -> LoadedModel:
+    """Resolve `--model`: a local folder, a bundled model's name, or a Hub repo id."""
+    if spec is None:
+        if DEFAULT_MODEL not in bundled_models():
+            raise VimssError(
+                "no bundled model ships with this version yet; pass --model FOLDER or --model ORG/NAME"
+            )
+        spec = DEFAULT_MODEL
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return load_folder(path)
+    if spec in bundled_models():
+        return load_folder(bundled_dir() / spec, source="bundled")
+    if _REPO_ID.match(spec) and not path.exists():
+        return load_hub(spec)
+    bundled = ", ".join(bundled_models()) or "none"
+    raise VimssError(f"unknown model '{spec}': not a folder, a bundled model ({bundled}) or a Hub repo id org/name")
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    source: str
+    path: str
+    architecture: str
+    conditioning: str
+
+
+def list_models() -> list[ModelEntry]:
+    """Bundled models and the vimss models found in the Hugging Face cache."""
+    entries = []
+    for name in bundled_models():
+        config = ModelConfig.load(bundled_dir() / name / CONFIG_FILE)
+        entries.append(ModelEntry(name, "bundled", str(bundled_dir() / name), config.architecture, config.conditioning))
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        repos = scan_cache_dir().repos
+    except Exception:  # an absent or unreadable cache simply lists nothing
+        repos = []
+    for repo in sorted(repos, key=lambda r: r.repo_id):
+        if repo.repo_type != "model":
+            continue
+        for rev in repo.revisions:
+            config_path = rev.snapshot_path / CONFIG_FILE
+            try:
+                data = json.loads(config_path.read_text())
+                config = ModelConfig.from_dict(data)
+            except (OSError, ValueError, VimssError):
+                continue
+            refs = ",".join(sorted(rev.refs)) or rev.commit_hash[:8]
+            entries.append(
+                ModelEntry(f"{repo.repo_id}@{refs}", "hub cache", str(rev.snapshot_path), config.architecture, config.conditioning)
+            )
+    return entries
+
+
+def to_device(loaded: LoadedModel, device: str) -> torch.device:
+    """Resolve `--device auto|cpu|cuda` and move the model there."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise VimssError(f"unknown device '{device}' (choose auto, cpu or cuda)")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise VimssError("--device cuda was asked for, but no CUDA GPU is available")
+    loaded.model.to(device)
+    return torch.device(device)

@@ -1,0 +1,198 @@
+"""The `vimss` command line: parses options, calls the Python API, prints results.
+
+Every user-facing problem arrives as a `VimssError` and leaves as one line on stderr
+with exit code 1; nothing here does separation work itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import VimssError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="VIMSS: separate chamber-music recordings and videos into one stem per instrument.",
+)
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+class OutputFormat(str, Enum):
+    wav = "wav"
+    flac = "flac"
+
+
+class BitDepth(str, Enum):
+    b16 = "16"
+    b24 = "24"
+    b32f = "32f"
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn errors into one line and exit code 1 (a traceback only with VIMSS_DEBUG=1)."""
+    try:
+        yield
+    except VimssError as err:
+        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/red]")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as err:
+        if os.environ.get("VIMSS_DEBUG"):
+            raise
+        text = " ".join(str(err).split()) or type(err).__name__
+        err_console.print(
+            f"[red]error:[/red] unexpected {type(err).__name__}: {text} (set VIMSS_DEBUG=1 for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not enabled,
+        transient=True,
+    )
+
+
+@app.command()
+def separate(
+    inputs: Annotated[list[Path], typer.Argument(help="Audio or video files to separate.", show_default=False)],
+    instruments: Annotated[
+        str, typer.Option("--instruments", "-i", help="Instruments that play, e.g. vn,va,vc or violin,cello.")
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Local folder, bundled model name, or Hub repo org/name[@rev].")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root: <out>/<model>/<track>/<inst>.<ext>.")] = Path(
+        "separated"
+    ),
+    device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
+    wiener_iterations: Annotated[
+        int, typer.Option("--wiener-iterations", help="norbert Wiener EM iterations; 0 applies the masks directly.")
+    ] = 1,
+    segment: Annotated[float | None, typer.Option(help="Segment length in seconds (default: the training length).")] = None,
+    overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
+    batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 8,
+    residual: Annotated[bool, typer.Option("--residual", help="Also write the input minus all stems.")] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
+    bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+) -> None:
+    """Separate INPUT files into one stem per given instrument."""
+    with user_errors():
+        from .audio import check_output_format
+        from .checkpoints import load_model, to_device
+        from .instruments import parse_instruments
+        from .separator import DEFAULT_SEGMENT, Separator, separate_file
+
+        chosen = parse_instruments(instruments)
+        check_output_format(fmt.value, bit_depth.value)
+        loaded = load_model(model)
+        dev = to_device(loaded, device.value)
+        separator = Separator(
+            loaded.model,
+            dev,
+            segment=DEFAULT_SEGMENT if segment is None else segment,
+            overlap=overlap,
+            batch_size=batch_size,
+            wiener_iterations=wiener_iterations,
+            residual=residual,
+        )
+        summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
+        failed = False
+        show = not as_json and sys.stderr.isatty()
+        for path in inputs:
+            out_dir = out / loaded.name / path.stem
+            started = time.perf_counter()
+            with _progress(show) as progress:
+                task = progress.add_task(path.name, total=None)
+                try:
+                    stems = separate_file(
+                        separator,
+                        path,
+                        out_dir,
+                        chosen,
+                        fmt=fmt.value,
+                        bit_depth=bit_depth.value,
+                        on_start=lambda frames, t=task: progress.update(t, total=frames),
+                        on_progress=lambda done, t=task: progress.update(t, completed=done),
+                    )
+                except VimssError as err:
+                    failed = True
+                    err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+                    summary["tracks"].append({"input": str(path), "error": str(err)})
+                    continue
+            elapsed = time.perf_counter() - started
+            summary["tracks"].append(
+                {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in stems.items()}}
+            )
+            if not as_json:
+                out_console.print(f"{path} -> {out_dir}/ ({', '.join(stems)}) in {elapsed:.1f} s", highlight=False)
+        if as_json:
+            print(json.dumps(summary, indent=2))
+        if failed:
+            raise typer.Exit(1)
+
+
+@app.command()
+def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
+    """List bundled models and vimss models in the Hugging Face cache."""
+    with user_errors():
+        from .checkpoints import DEFAULT_MODEL, list_models
+
+        entries = list_models()
+        if as_json:
+            print(json.dumps([asdict(e) for e in entries], indent=2))
+            return
+        if not entries:
+            out_console.print("No models: none is bundled with this version and none is in the Hugging Face cache.")
+            return
+        table = Table("name", "source", "architecture", "conditioning", "path")
+        for e in entries:
+            name = f"{e.name} (default)" if e.source == "bundled" and e.name == DEFAULT_MODEL else e.name
+            table.add_row(name, e.source, e.architecture, e.conditioning, e.path)
+        out_console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+
+if __name__ == "__main__":
+    main()

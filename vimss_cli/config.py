@@ -1,0 +1,120 @@
+"""`ModelConfig`: the one description from which every model of the family is built.
+
+It is saved as `config.json` next to the weights, so a checkpoint folder always says
+what it holds, and a config the code cannot build is refused with one line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import VimssError
+from .instruments import ABBREVIATIONS
+
+ARCHITECTURES = ("unet", "multihead-unet")
+INPUT_SCALINGS = ("db-norm", "log")
+FREQUENCY_SCALES = ("linear", "log")
+MASKS = ("ratio", "binary")
+CONDITIONINGS = ("none", "film-bottleneck", "film-encoder", "film-final", "label-multiply")
+CONTEXTS = ("none", "labels")
+
+LIBRARY = "vimss"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of one conditioned U-Net (paper, Fig. 1 and Table V)."""
+
+    architecture: str = "unet"
+    input_scaling: str = "db-norm"
+    frequency_scale: str = "linear"
+    mask: str = "ratio"
+    conditioning: str = "none"
+    context: str = "none"
+    channels: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+    dropout: float = 0.2
+    leaky_slope: float = 0.2
+    instruments: tuple[str, ...] = field(default=ABBREVIATIONS)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "instruments", tuple(self.instruments))
+        for name, allowed in (
+            ("architecture", ARCHITECTURES),
+            ("input_scaling", INPUT_SCALINGS),
+            ("frequency_scale", FREQUENCY_SCALES),
+            ("mask", MASKS),
+            ("conditioning", CONDITIONINGS),
+            ("context", CONTEXTS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise VimssError(f"config: {name} '{value}' is not one of {', '.join(allowed)}")
+        if (self.conditioning == "none") != (self.context == "none"):
+            raise VimssError(
+                f"config: conditioning '{self.conditioning}' needs a context, and context "
+                f"'{self.context}' needs a conditioning"
+            )
+        if not self.channels or any(c < 1 for c in self.channels):
+            raise VimssError(f"config: channels must be positive, got {list(self.channels)}")
+        if self.instruments != ABBREVIATIONS:
+            raise VimssError(
+                f"config: instruments {list(self.instruments)} differ from this version's table "
+                f"{list(ABBREVIATIONS)}"
+            )
+
+    @property
+    def depth(self) -> int:
+        """Number of encoder (and decoder) blocks; the input frames must divide 2**depth."""
+        return len(self.channels)
+
+    @property
+    def n_sources(self) -> int:
+        return len(self.instruments)
+
+    @property
+    def context_dim(self) -> int:
+        return {"none": 0, "labels": self.n_sources}[self.context]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["channels"] = list(self.channels)
+        data["instruments"] = list(self.instruments)
+        return {"library": LIBRARY, "format_version": FORMAT_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        if not isinstance(data, dict):
+            raise VimssError("config: expected a JSON object")
+        if data.get("library") != LIBRARY:
+            raise VimssError(f"config: not a {LIBRARY} model (library is {data.get('library')!r})")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise VimssError(f"config: format_version {data.get('format_version')!r} is not supported")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"library", "format_version"})
+        if unknown:
+            raise VimssError(f"config: unknown keys {', '.join(unknown)}")
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError) as err:
+            raise VimssError(f"config: {err}") from None
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelConfig:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise VimssError(f"{path}: missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise VimssError(f"{path}: not valid JSON ({err})") from None
+        try:
+            return cls.from_dict(data)
+        except VimssError as err:
+            raise VimssError(f"{path}: {err}") from None

@@ -1,0 +1,93 @@
+"""The table of the 13 instrument classes, in the fixed order of the model's masks.
+
+Mask k of every model belongs to INSTRUMENTS[k]; URMP file names use `abbr`, the
+Solos dataset uses `solos_folder`, and synthesis uses the General MIDI programs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import torch
+
+from .errors import VimssError
+
+
+@dataclass(frozen=True)
+class Instrument:
+    abbr: str
+    name: str
+    solos_folder: str
+    gm_programs: tuple[int, ...]
+    aliases: tuple[str, ...] = ()
+
+    def keys(self) -> tuple[str, ...]:
+        """Every spelling that names this instrument, normalised."""
+        return tuple(_normalise(k) for k in (self.abbr, self.name, self.solos_folder, *self.aliases))
+
+
+INSTRUMENTS: tuple[Instrument, ...] = (
+    Instrument("vn", "violin", "Violin", (40,), ("vln", "fiddle")),
+    Instrument("va", "viola", "Viola", (41,), ("vla",)),
+    Instrument("vc", "cello", "Cello", (42,), ("violoncello", "vlc")),
+    Instrument("db", "double bass", "DoubleBass", (43,), ("contrabass", "bass", "cb")),
+    Instrument("fl", "flute", "Flute", (73,)),
+    Instrument("ob", "oboe", "Oboe", (68,)),
+    Instrument("cl", "clarinet", "Clarinet", (71,)),
+    Instrument("bn", "bassoon", "Bassoon", (70,), ("bsn",)),
+    Instrument("sax", "saxophone", "Saxophone", (64, 65, 66, 67)),
+    Instrument("tpt", "trumpet", "Trumpet", (56,), ("tp",)),
+    Instrument("hn", "french horn", "Horn", (60,), ("hr",)),
+    Instrument("tbn", "trombone", "Trombone", (57,), ("tb",)),
+    Instrument("tba", "tuba", "Tuba", (58,)),
+)
+
+N_INSTRUMENTS = len(INSTRUMENTS)
+ABBREVIATIONS: tuple[str, ...] = tuple(i.abbr for i in INSTRUMENTS)
+
+
+def _normalise(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+_BY_KEY: dict[str, Instrument] = {k: inst for inst in INSTRUMENTS for k in inst.keys()}
+
+
+def instrument(name: str) -> Instrument:
+    """Look up one instrument by abbreviation, name, Solos folder or alias, in any case."""
+    found = _BY_KEY.get(_normalise(name))
+    if found is None:
+        choices = [i.abbr for i in INSTRUMENTS] + [i.name for i in INSTRUMENTS]
+        close = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; valid: {', '.join(ABBREVIATIONS)}"
+        raise VimssError(f"unknown instrument '{name}'{hint}")
+    return found
+
+
+def parse_instruments(spec: str | list[str]) -> list[Instrument]:
+    """Parse a comma-separated list (or list of names) into instruments, rejecting repeats."""
+    names = spec.split(",") if isinstance(spec, str) else [n for s in spec for n in s.split(",")]
+    names = [n.strip() for n in names if n.strip()]
+    if not names:
+        raise VimssError("no instruments given; pass e.g. --instruments vn,va,vc")
+    chosen: list[Instrument] = []
+    for name in names:
+        inst = instrument(name)
+        if inst in chosen:
+            raise VimssError(f"instrument '{inst.abbr}' is given more than once")
+        chosen.append(inst)
+    return chosen
+
+
+def index(inst: Instrument) -> int:
+    """Position of the instrument's mask in the model output."""
+    return INSTRUMENTS.index(inst)
+
+
+def label_vector(chosen: list[Instrument]) -> torch.Tensor:
+    """The binary presence vector (13,) that label-conditioned models take."""
+    labels = torch.zeros(N_INSTRUMENTS)
+    for inst in chosen:
+        labels[index(inst)] = 1.0
+    return labels

@@ -1,0 +1,284 @@
+"""The separation API: `Separator` turns a mixture into one stem per instrument.
+
+Audio of any length is cut into overlapping segments at its own sample rate. Each
+segment is downmixed and resampled to 11025 Hz for the network; the predicted masks
+are interpolated onto an STFT of the segment at the input's own rate and channels and
+applied there (optionally refined by norbert's multichannel Wiener filter), so stems
+keep the input's sample rate, channels and length. Segments are cross-faded with
+weights that sum to one and streamed out as soon as they are final, so memory does
+not grow with the input's length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import norbert
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .audio import AtomicAudioWriter, check_output_format, open_audio, to_model_input
+from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES
+from .errors import VimssError
+from .instruments import Instrument, index, label_vector, parse_instruments
+from .spectral import istft, stft
+from .unet import ConditionedUNet
+
+RESIDUAL = "residual"
+DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
+"""Seconds per segment: the training segment length (65535 samples at 11025 Hz)."""
+
+
+@dataclass(frozen=True)
+class StftGrid:
+    """The STFT used at the input's sample rate: the model's time and frequency
+    resolution (hop 256, window 1022 at 11025 Hz) scaled to that rate."""
+
+    sample_rate: int
+    n_fft: int
+    hop: int
+
+    @classmethod
+    def for_rate(cls, sample_rate: int) -> StftGrid:
+        ratio = sample_rate / SAMPLE_RATE
+        hop = max(1, round(HOP * ratio))
+        return cls(sample_rate, max(2 * hop, 2 * round(N_FFT // 2 * ratio)), hop)
+
+    def model_positions(self, n_bins: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where this grid's bins and frames fall on the model's bin and frame axes."""
+        bin_pos = torch.arange(n_bins, dtype=torch.float64) * (self.sample_rate / self.n_fft) / (SAMPLE_RATE / N_FFT)
+        frame_pos = torch.arange(n_frames, dtype=torch.float64) * (self.hop / self.sample_rate) * (SAMPLE_RATE / HOP)
+        return bin_pos, frame_pos
+
+
+def _lerp(x: torch.Tensor, positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Linear interpolation of `x` along `dim` at fractional `positions`, clamped at the ends."""
+    size = x.shape[dim]
+    positions = positions.to(x.device).clamp(0, size - 1)
+    low = positions.floor().long().clamp(max=max(size - 2, 0))
+    high = (low + 1).clamp(max=size - 1)
+    frac = (positions - low).to(x.dtype)
+    frac = frac.reshape(-1, *([1] * (x.dim() - 1 - (dim % x.dim()))))
+    return x.index_select(dim, low) * (1 - frac) + x.index_select(dim, high) * frac
+
+
+class Separator:
+    """Separate mixtures with one model; the CLI is a thin shell over this class.
+
+    `wiener_iterations` = 0 applies the masks directly; more runs norbert's EM Wiener
+    filter. With `residual`, a `residual` stem (the input minus every stem) is added,
+    so the written stems always add up to the input.
+    """
+
+    def __init__(
+        self,
+        model: ConditionedUNet,
+        device: str | torch.device = "cpu",
+        *,
+        segment: float = DEFAULT_SEGMENT,
+        overlap: float = 0.5,
+        batch_size: int = 8,
+        wiener_iterations: int = 1,
+        residual: bool = False,
+    ) -> None:
+        if segment <= 0:
+            raise VimssError(f"--segment must be positive, got {segment}")
+        if not 0 <= overlap <= segment / 2:
+            raise VimssError(f"--overlap must be between 0 and half the segment ({segment / 2:.2f} s), got {overlap}")
+        if wiener_iterations < 0:
+            raise VimssError(f"--wiener-iterations must be 0 or more, got {wiener_iterations}")
+        if batch_size < 1:
+            raise VimssError(f"batch size must be at least 1, got {batch_size}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.segment, self.overlap = segment, overlap
+        self.batch_size = batch_size
+        self.wiener_iterations = wiener_iterations
+        self.residual = residual
+
+    def stem_names(self, instruments: list[Instrument]) -> list[str]:
+        return [i.abbr for i in instruments] + ([RESIDUAL] if self.residual else [])
+
+    def separate(
+        self, waveform: torch.Tensor | np.ndarray, sample_rate: int, instruments: str | list[Instrument]
+    ) -> dict[str, torch.Tensor]:
+        """Stems of a (channels, frames) or (frames,) mixture, each shaped like the input."""
+        wave = torch.as_tensor(waveform, dtype=torch.float32)
+        mono = wave.dim() == 1
+        chosen = _instruments(instruments)
+        parts = list(self.stream([wave.reshape(-1, wave.shape[-1])], sample_rate, chosen))
+        stems = torch.cat(parts, dim=-1)
+        return {name: (s[0] if mono else s) for name, s in zip(self.stem_names(chosen), stems)}
+
+    def stream(
+        self,
+        blocks: Iterable[torch.Tensor | np.ndarray],
+        sample_rate: int,
+        instruments: str | list[Instrument],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> Iterator[torch.Tensor]:
+        """Consume (channels, n) blocks, yield (stems, channels, n) blocks of output as
+        they become final. The output has exactly as many frames as the input."""
+        chosen = _instruments(instruments)
+        sources = [index(i) for i in chosen]
+        context = label_vector(chosen) if self.model.config.context == "labels" else None
+        seg = max(1, round(self.segment * sample_rate))
+        ov = min(round(self.overlap * sample_rate), seg // 2)
+        step = seg - ov
+        ramp = (torch.arange(ov, dtype=torch.float32) + 0.5) / max(ov, 1)
+
+        pending: list[torch.Tensor] = []  # input from `emitted` on, not yet joined
+        held = 0
+        emitted = 0  # frames already yielded
+        acc = wsum = None  # weighted stem sums and weight sums from `emitted` on
+        next_start = 0  # first frame of the next segment to queue
+        queue: list[tuple[int, int]] = []
+        ended = False
+        block_iter = iter(blocks)
+
+        while not ended:
+            block = next(block_iter, None)
+            if block is None:
+                ended = True
+            else:
+                block = torch.as_tensor(block, dtype=torch.float32)
+                if block.shape[-1]:
+                    pending.append(block)
+                    held += block.shape[-1]
+            total = emitted + held
+            while next_start + seg <= total:
+                queue.append((next_start, seg))
+                next_start += step
+            if ended:
+                if total == 0:
+                    raise VimssError("the input holds no audio samples")
+                last_end = queue[-1][0] + seg if queue else (next_start - step + seg if next_start else 0)
+                if last_end < total:
+                    queue.append((next_start, total - next_start))
+                    next_start = total
+            if not (ended and emitted < total) and len(queue) < self.batch_size:
+                continue
+            buffer = torch.cat(pending, dim=-1) if len(pending) > 1 else pending[0]
+            if queue:
+                end = queue[-1][0] + queue[-1][1] - emitted
+                if acc is None:
+                    acc, wsum = torch.zeros(len(sources), buffer.shape[0], end), torch.zeros(end)
+                elif end > acc.shape[-1]:
+                    acc, wsum = F.pad(acc, (0, end - acc.shape[-1])), F.pad(wsum, (0, end - wsum.shape[-1]))
+            for first in range(0, len(queue), self.batch_size):
+                batch = queue[first : first + self.batch_size]
+                chunks = torch.stack([F.pad(buffer[:, s - emitted : s - emitted + n], (0, seg - n)) for s, n in batch])
+                stems = self._separate_chunks(chunks, sample_rate, sources, context).cpu()
+                for (s, n), stem in zip(batch, stems):
+                    weight = torch.ones(n)
+                    if s > 0 and ov:
+                        weight[: min(ov, n)] = ramp[: min(ov, n)]
+                    if n == seg and ov:
+                        weight[n - ov :] *= 1 - ramp
+                    acc[..., s - emitted : s - emitted + n] += stem[..., :n] * weight
+                    wsum[s - emitted : s - emitted + n] += weight
+            queue.clear()
+            done = (total if ended else next_start) - emitted
+            out = acc[..., :done] / wsum[:done]
+            if self.residual:
+                out = torch.cat([out, (buffer[:, :done] - out.sum(0)).unsqueeze(0)])
+            acc, wsum = acc[..., done:], wsum[done:]
+            pending = [buffer[:, done:]]
+            held -= done
+            emitted += done
+            if on_progress is not None:
+                on_progress(emitted)
+            yield out
+
+    @torch.inference_mode()
+    def _separate_chunks(
+        self, chunks: torch.Tensor, sample_rate: int, sources: list[int], context: torch.Tensor | None
+    ) -> torch.Tensor:
+        """(B, channels, n) segments -> (B, stems, channels, n) stems."""
+        chunks = chunks.to(self.device)
+        length = chunks.shape[-1]
+        mono = to_model_input(chunks, sample_rate, SAMPLE_RATE)
+        multiple = self.model.frame_multiple
+        frames = math.ceil(math.ceil((mono.shape[-1] + 1) / HOP) / multiple) * multiple
+        mono = F.pad(mono, (0, frames * HOP - 1 - mono.shape[-1]))
+        mag = stft(mono).abs()
+        ctx = None if context is None else context.to(self.device).expand(len(chunks), -1)
+        masks = self.model.masks(mag, ctx)[:, sources]
+
+        grid = StftGrid.for_rate(sample_rate)
+        spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
+        bin_pos, frame_pos = grid.model_positions(spec.shape[-2], spec.shape[-1])
+        masks = _lerp(_lerp(masks, bin_pos, -2), frame_pos, -1)  # (B, S, bins, frames)
+        est = masks[:, :, None] * spec[:, None]
+        if self.wiener_iterations:
+            # Wiener only where the network sees the signal (up to 5.5 kHz); above it
+            # the masks are the top bin's, and refining them there costs 3x the time.
+            band = int((bin_pos <= N_FFT // 2).sum())
+            est[..., :band, :] = torch.stack([self._wiener(m, x) for m, x in zip(masks[..., :band, :], spec[..., :band, :])])
+        return istft(est, length, grid.n_fft, grid.hop)
+
+    def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+        """norbert's multichannel Wiener filter: (S, bins, frames) masks and a
+        (C, bins, frames) mixture STFT -> (S, C, bins, frames) stem STFTs."""
+        n_sources = masks.shape[0]
+        v = (masks[:, None] * spec.abs()[None]).permute(3, 2, 1, 0).cpu().numpy()
+        x = spec.permute(2, 1, 0).cpu().numpy()
+        if self.residual:
+            v = norbert.residual_model(v, x)
+        y = norbert.wiener(v, x, iterations=self.wiener_iterations)
+        est = torch.from_numpy(np.ascontiguousarray(y[..., :n_sources])).permute(3, 2, 1, 0)
+        return est.to(device=spec.device, dtype=spec.dtype)
+
+
+def _instruments(instruments: str | list[Instrument]) -> list[Instrument]:
+    return parse_instruments(instruments) if isinstance(instruments, str) else list(instruments)
+
+
+def separate_file(
+    separator: Separator,
+    path: str | Path,
+    out_dir: Path,
+    instruments: str | list[Instrument],
+    *,
+    fmt: str = "wav",
+    bit_depth: str = "16",
+    on_start: Callable[[int | None], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    block_seconds: float = 30.0,
+) -> dict[str, Path]:
+    """Separate one file into `<out_dir>/<stem>.<fmt>`, streaming from input to output.
+
+    Stems go to hidden temporary files and are renamed into place only when all are
+    complete: an error leaves no partial output.
+    """
+    chosen = _instruments(instruments)
+    check_output_format(fmt, bit_depth)
+    with open_audio(path) as reader:
+        info = reader.info
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise VimssError(f"cannot create output folder {out_dir}: {err.strerror or err}") from None
+        writers: list[AtomicAudioWriter] = []
+        try:
+            for name in separator.stem_names(chosen):
+                writers.append(AtomicAudioWriter(out_dir / f"{name}.{fmt}", info.sample_rate, info.channels, fmt, bit_depth))
+            if on_start is not None:
+                on_start(info.frames)
+            blocks = reader.blocks(max(1, round(block_seconds * info.sample_rate)))
+            for out in separator.stream(blocks, info.sample_rate, chosen, on_progress):
+                for writer, stem in zip(writers, out.numpy()):
+                    writer.write(stem)
+        except OSError as err:
+            for writer in writers:
+                writer.discard()
+            raise VimssError(f"cannot write to {out_dir}: {err.strerror or err}") from None
+        except BaseException:
+            for writer in writers:
+                writer.discard()
+            raise
+        return {name: w.commit() for name, w in zip(separator.stem_names(chosen), writers)}

@@ -1,0 +1,88 @@
+"""Spectral front end: the model STFT, magnitude scaling and the log-frequency axis.
+
+The model sees 512 x frames magnitudes of an 11025 Hz mono STFT (Hann 1022, hop 256);
+`scale_magnitude` turns them into the network input and `FrequencyAxis` resamples
+the linear bins onto a log axis and masks back again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .constants import DB_FLOOR, HOP, N_BINS, N_FFT, SAMPLE_RATE
+
+
+def stft(wave: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
+    """Complex STFT (..., bins, frames) with a Hann window and centred frames."""
+    window = torch.hann_window(n_fft, device=wave.device, dtype=wave.dtype)
+    shape = wave.shape
+    spec = torch.stft(wave.reshape(-1, shape[-1]), n_fft, hop, window=window, center=True, return_complex=True)
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+
+
+def istft(spec: torch.Tensor, length: int, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
+    """Inverse of `stft`: perfect reconstruction for unmodified spectra."""
+    window = torch.hann_window(n_fft, device=spec.device, dtype=spec.real.dtype)
+    shape = spec.shape
+    wave = torch.istft(spec.reshape(-1, *shape[-2:]), n_fft, hop, window=window, center=True, length=length)
+    return wave.reshape(*shape[:-2], length)
+
+
+def scale_magnitude(mag: torch.Tensor, mode: str) -> torch.Tensor:
+    """Network input from magnitudes (..., bins, frames).
+
+    db-norm: dB relative to the example's own maximum, clipped at DB_FLOOR and mapped
+    to [0, 1], so loudness does not matter; log: log(1 + magnitude).
+    """
+    if mode == "log":
+        return torch.log1p(mag)
+    peak = mag.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-8)
+    db = 20.0 * torch.log10(mag.clamp_min(1e-8) / peak)
+    return (db.clamp_min(DB_FLOOR) - DB_FLOOR) / -DB_FLOOR
+
+
+def _interpolation_matrix(positions: torch.Tensor, size: int) -> torch.Tensor:
+    """(len(positions), size) matrix that linearly interpolates a length-`size` axis."""
+    positions = positions.clamp(0, size - 1)
+    low = positions.floor().long().clamp(max=size - 2)
+    frac = positions - low
+    matrix = torch.zeros(len(positions), size, dtype=positions.dtype)
+    rows = torch.arange(len(positions))
+    matrix[rows, low] = 1 - frac
+    matrix[rows, low + 1] = frac
+    return matrix
+
+
+class FrequencyAxis(torch.nn.Module):
+    """Maps the 512 linear STFT bins to a 512-point log-frequency axis and back.
+
+    The log axis runs from the first non-DC bin to Nyquist; masks predicted on it are
+    interpolated back to the linear bins before they are applied.
+    """
+
+    def __init__(self, scale: str) -> None:
+        super().__init__()
+        self.scale = scale
+        if scale == "log":
+            bin_hz = SAMPLE_RATE / N_FFT
+            log_hz = torch.logspace(math.log10(bin_hz), math.log10(SAMPLE_RATE / 2), N_BINS, dtype=torch.float64)
+            to_log = _interpolation_matrix(log_hz / bin_hz, N_BINS)
+            linear_hz = torch.arange(N_BINS, dtype=torch.float64).clamp_min(1) * bin_hz
+            pos = (torch.log(linear_hz) - math.log(bin_hz)) / (math.log(SAMPLE_RATE / 2) - math.log(bin_hz))
+            to_linear = _interpolation_matrix(pos * (N_BINS - 1), N_BINS)
+            self.register_buffer("to_log_matrix", to_log.float(), persistent=False)
+            self.register_buffer("to_linear_matrix", to_linear.float(), persistent=False)
+
+    def to_model(self, spec: torch.Tensor) -> torch.Tensor:
+        """(..., 512 linear bins, frames) -> (..., 512 model bins, frames)."""
+        if self.scale == "linear":
+            return spec
+        return torch.einsum("lf,...ft->...lt", self.to_log_matrix, spec)
+
+    def to_linear(self, spec: torch.Tensor) -> torch.Tensor:
+        """(..., 512 model bins, frames) -> (..., 512 linear bins, frames)."""
+        if self.scale == "linear":
+            return spec
+        return torch.einsum("fl,...lt->...ft", self.to_linear_matrix, spec)

@@ -1,0 +1,133 @@
+"""The conditioned spectrogram U-Net family of the paper (Fig. 1).
+
+Encoder: `depth` blocks of 4x4 stride-2 convolution, BatchNorm and LeakyReLU(0.2)
+(16 -> 512 filters by default). Decoder: bilinear x2 upsampling, 3x3 convolution,
+BatchNorm, ReLU and dropout, with the matching encoder output concatenated; the last
+decoder block is the mask layer (upsample, 3x3 convolution to K logits). The
+Multi-Head variant shares the encoder and gives every instrument its own decoder.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .conditioning import FiLM, multiply_masks
+from .config import ModelConfig
+from .errors import VimssError
+from .spectral import FrequencyAxis, scale_magnitude
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, slope: float, context_dim: int = 0) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, out_ch, 4, stride=2, padding=1)
+        self.norm = nn.BatchNorm2d(out_ch)
+        self.act = nn.LeakyReLU(slope)
+        self.film = FiLM(context_dim, out_ch) if context_dim else None
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        x = self.norm(self.conv(x))
+        if self.film is not None:
+            x = self.film(x, context)
+        return self.act(x)
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, dropout: float) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(in_ch, out_ch, 3, padding=1),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class Decoder(nn.Module):
+    """Up-path from the bottleneck to `n_masks` mask logits at the input resolution."""
+
+    def __init__(self, channels: tuple[int, ...], n_masks: int, dropout: float) -> None:
+        super().__init__()
+        blocks = []
+        in_ch = channels[-1]
+        for out_ch in reversed(channels[:-1]):
+            blocks.append(DecoderBlock(in_ch, out_ch, dropout))
+            in_ch = 2 * out_ch
+        self.blocks = nn.ModuleList(blocks)
+        self.out = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(in_ch, n_masks, 3, padding=1),
+        )
+
+    def forward(self, skips: list[torch.Tensor]) -> torch.Tensor:
+        x = skips[-1]
+        for block, skip in zip(self.blocks, reversed(skips[:-1])):
+            x = torch.cat([block(x), skip], dim=1)
+        return self.out(x)
+
+
+class ConditionedUNet(nn.Module):
+    """Magnitudes (B, 512, T) + context (B, D) -> masks (B, K, 512, T) in [0, 1].
+
+    T must be a multiple of 2**depth (64 for the default depth of 6).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        cond, ctx = config.conditioning, config.context_dim
+        chans = config.channels
+        self.frequency = FrequencyAxis(config.frequency_scale)
+        self.encoder = nn.ModuleList(
+            EncoderBlock(c_in, c_out, config.leaky_slope, ctx if cond == "film-encoder" else 0)
+            for c_in, c_out in zip((1, *chans[:-1]), chans)
+        )
+        self.bottleneck_film = FiLM(ctx, chans[-1]) if cond == "film-bottleneck" else None
+        n_heads = config.n_sources if config.architecture == "multihead-unet" else 1
+        masks_per_head = config.n_sources // n_heads
+        self.decoders = nn.ModuleList(Decoder(chans, masks_per_head, config.dropout) for _ in range(n_heads))
+        self.final_film = FiLM(ctx, config.n_sources) if cond == "film-final" else None
+
+    @property
+    def frame_multiple(self) -> int:
+        return 2**self.config.depth
+
+    def logits(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Mask logits on the model's frequency axis, before the activation."""
+        if self.config.context != "none" and context is None:
+            raise VimssError(f"this model is conditioned on {self.config.context}; pass them")
+        if mag.shape[-1] % self.frame_multiple:
+            raise ValueError(f"frames ({mag.shape[-1]}) must be a multiple of {self.frame_multiple}")
+        x = self.frequency.to_model(scale_magnitude(mag, self.config.input_scaling)).unsqueeze(1)
+        skips = []
+        for block in self.encoder:
+            x = block(x, context)
+            skips.append(x)
+        if self.bottleneck_film is not None:
+            skips[-1] = self.bottleneck_film(skips[-1], context)
+        logits = torch.cat([decoder(skips) for decoder in self.decoders], dim=1)
+        if self.final_film is not None:
+            logits = self.final_film(logits, context)
+        return logits
+
+    def forward(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Mask probabilities (B, K, 512, T); training losses use these directly."""
+        masks = torch.sigmoid(self.logits(mag, context))
+        if self.config.conditioning == "label-multiply":
+            masks = multiply_masks(masks, context)
+        return self.frequency.to_linear(masks)
+
+    def masks(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Masks to apply at inference: probabilities, or 0/1 for binary-mask models."""
+        masks = self.forward(mag, context)
+        return (masks > 0.5).to(masks.dtype) if self.config.mask == "binary" else masks
+
+
+def build_model(config: ModelConfig) -> ConditionedUNet:
+    """The one constructor: every variant of the family comes from its config."""
+    return ConditionedUNet(config)
