@@ -213,10 +213,16 @@ class Separator:
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
         bin_pos, frame_pos = grid.model_positions(spec.shape[-2], spec.shape[-1])
         masks = _lerp(_lerp(masks, bin_pos, -2), frame_pos, -1)  # (B, S, bins, frames)
-        est = masks[:, :, None] * spec[:, None]
-        if self.wiener_iterations:
-            # Wiener only where the network sees the signal (up to 5.5 kHz); above it
-            # the masks are the top bin's, and refining them there costs 3x the time.
+        if self.wiener_iterations == 0:
+            est = masks[:, :, None] * spec[:, None]
+        else:
+            # EM Wiener only where the network sees the signal (up to 5.5 kHz). Above it
+            # the masks are the top bin's, so refining costs 3x the time for nothing:
+            # there they are only normalised to share the mixture (norbert's soft mask).
+            total = masks.sum(dim=1, keepdim=True)
+            if self.residual:
+                total = total + (1 - total).clamp_min(0)
+            est = (masks / (total + 1e-8))[:, :, None] * spec[:, None]
             band = int((bin_pos <= N_FFT // 2).sum())
             est[..., :band, :] = torch.stack([self._wiener(m, x) for m, x in zip(masks[..., :band, :], spec[..., :band, :])])
         return istft(est, length, grid.n_fft, grid.hop)

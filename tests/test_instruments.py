@@ -1,0 +1,39 @@
+import pytest
+
+from vimss_cli.errors import VimssError
+from vimss_cli.instruments import ABBREVIATIONS, INSTRUMENTS, label_vector, parse_instruments
+
+
+def test_table_has_13_classes_in_urmp_order():
+    assert ABBREVIATIONS == ("vn", "va", "vc", "db", "fl", "ob", "cl", "bn", "sax", "tpt", "hn", "tbn", "tba")
+    assert all(inst.gm_programs and inst.solos_folder and inst.name for inst in INSTRUMENTS)
+    assert {i.solos_folder for i in INSTRUMENTS} == {
+        "Bassoon", "Cello", "Clarinet", "DoubleBass", "Flute", "Horn", "Oboe",
+        "Saxophone", "Trombone", "Trumpet", "Tuba", "Viola", "Violin",
+    }  # fmt: skip
+
+
+def test_parse_accepts_abbreviations_names_and_any_case():
+    chosen = parse_instruments("VN, viola ,Cello,DoubleBass,French Horn")
+    assert [i.abbr for i in chosen] == ["vn", "va", "vc", "db", "hn"]
+
+
+def test_unknown_instrument_suggests_close_names():
+    with pytest.raises(VimssError, match=r"unknown instrument 'violn'; did you mean .*violin"):
+        parse_instruments("violn,vc")
+
+
+def test_repeated_instrument_is_an_error():
+    with pytest.raises(VimssError, match="'vn' is given more than once"):
+        parse_instruments("vn,violin")
+
+
+def test_empty_list_is_an_error():
+    with pytest.raises(VimssError, match="no instruments"):
+        parse_instruments(" , ")
+
+
+def test_label_vector_marks_chosen_classes():
+    labels = label_vector(parse_instruments("vc,tba"))
+    assert labels.shape == (13,)
+    assert labels.nonzero().flatten().tolist() == [2, 12]
