@@ -151,7 +151,8 @@ class ContainerReader(AudioReader):
 def _truncated(extra_info: str) -> bool:
     """libsndfile reads a cut-off WAV or Ogg silently but says so in its diagnostics."""
     data_lines = [line for line in extra_info.splitlines() if line.startswith("data :")]
-    return any("should be" in line for line in data_lines) or "ended unexpectedly" in extra_info
+    ogg_cut = "ended unexpectedly" in extra_info or "lacks an end-of-stream" in extra_info
+    return any("should be" in line for line in data_lines) or ogg_cut
 
 
 def _split(pending: list[np.ndarray], n: int, held: int) -> tuple[np.ndarray, list[np.ndarray], int]:

@@ -1,0 +1,44 @@
+"""Writers for the test inputs: every container the readers claim to support."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile as sf
+
+AUDIO_CODEC = {".mp4": "aac", ".m4a": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus"}
+VIDEO_CODEC = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx"}
+
+
+def write_media(path: Path, audio: np.ndarray | None, sr: int, video: bool = True) -> Path:
+    """Write (channels, frames) audio to any supported extension; video gets 1 s of frames."""
+    ext = path.suffix
+    if ext in (".wav", ".flac", ".ogg", ".mp3"):
+        sf.write(path, audio.T, sr)
+        return path
+    with av.open(str(path), "w") as container:
+        vstream = None
+        if video and ext != ".m4a":
+            vstream = container.add_stream(VIDEO_CODEC[ext], rate=10)
+            vstream.width, vstream.height, vstream.pix_fmt = 64, 48, "yuv420p"
+        if audio is not None:
+            layout = "stereo" if audio.shape[0] == 2 else "mono"
+            astream = container.add_stream(AUDIO_CODEC[ext], rate=sr)
+            astream.layout = layout
+        if vstream is not None:
+            for i in range(10):
+                frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+                for packet in vstream.encode(frame):
+                    container.mux(packet)
+            for packet in vstream.encode():
+                container.mux(packet)
+        if audio is not None:
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
+            frame.sample_rate = sr
+            for packet in astream.encode(frame):
+                container.mux(packet)
+            for packet in astream.encode(None):
+                container.mux(packet)
+    return path
