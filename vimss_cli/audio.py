@@ -174,7 +174,8 @@ def open_audio(path: str | os.PathLike[str]) -> AudioReader:
         raise VimssError(f"input is a folder, not a file: {path}")
     ext = path.suffix.lower()
     if ext not in INPUT_EXTENSIONS:
-        raise VimssError(f"unsupported input format '{ext or path.name}' (supported: {' '.join(INPUT_EXTENSIONS)})")
+        supported = " ".join(INPUT_EXTENSIONS)
+        raise VimssError(f"unsupported input format '{ext or path.name}' for {path} (supported: {supported})")
     if path.stat().st_size == 0:
         raise VimssError(f"input is empty: {path}")
     return SoundFileReader(path) if ext in SOUNDFILE_EXTENSIONS else ContainerReader(path)

@@ -76,6 +76,13 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def _quiet_hub_logs() -> None:
+    """huggingface_hub logs each retry; the CLI reports a failed download in one line."""
+    from huggingface_hub.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+
+
 def _progress(enabled: bool) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -120,6 +127,7 @@ def separate(
         from .instruments import parse_instruments
         from .separator import DEFAULT_SEGMENT, Separator, separate_file
 
+        _quiet_hub_logs()
         chosen = parse_instruments(instruments)
         check_output_format(fmt.value, bit_depth.value)
         loaded = load_model(model)

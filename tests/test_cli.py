@@ -1,0 +1,167 @@
+"""The CLI end to end (in-process through Typer's runner, on real files and a real tiny model)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import harmonic_mix
+from media import write_media
+from typer.testing import CliRunner
+
+from vimss_cli.cli import app
+
+runner = CliRunner()
+
+
+def vimss(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *needles: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:")
+    assert "Traceback" not in result.output + result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_separate_writes_one_file_per_instrument(tmp_path, model_dir, mix_wav):
+    out = tmp_path / "sep"
+    result = vimss("separate", mix_wav, "-i", "vn,Cello", "-m", model_dir, "-o", out, "--wiener-iterations", "1")
+    assert result.exit_code == 0, result.output
+    folder = out / "tiny-labels" / "quartet"
+    assert sorted(p.name for p in folder.iterdir()) == ["vc.wav", "vn.wav"]
+    src = sf.info(mix_wav)
+    for stem in folder.iterdir():
+        info = sf.info(stem)
+        assert (info.samplerate, info.channels, info.frames, info.subtype) == (
+            src.samplerate, src.channels, src.frames, "PCM_16")  # fmt: skip
+
+
+def test_residual_stems_add_up_to_the_input(tmp_path, model_dir, mix_wav):
+    out = tmp_path / "sep"
+    result = vimss(
+        "separate", mix_wav, "-i", "vn,va,vc", "-m", model_dir, "-o", out,
+        "--wiener-iterations", "0", "--residual", "--bit-depth", "32f",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = out / "tiny-labels" / "quartet"
+    total = sum(sf.read(folder / f"{n}.wav")[0] for n in ("vn", "va", "vc", "residual"))
+    np.testing.assert_allclose(total, sf.read(mix_wav)[0], atol=1e-5)
+
+
+def test_json_summary_and_several_inputs_and_formats(tmp_path, model_dir, mix_wav):
+    video = write_media(tmp_path / "clip.mkv", harmonic_mix(44100, 2.0, 1), 44100)
+    out = tmp_path / "sep"
+    result = vimss(
+        "separate", mix_wav, video, "-i", "vn,vc", "-m", model_dir, "-o", out,
+        "--format", "flac", "--bit-depth", "24", "--json", "--segment", "1.0", "--overlap", "0.2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["model"] == "tiny-labels" and summary["device"] == "cpu"
+    assert [Path(t["input"]).name for t in summary["tracks"]] == ["quartet.wav", "clip.mkv"]
+    for track in summary["tracks"]:
+        assert sorted(track["stems"]) == ["vc", "vn"]
+        assert all(Path(p).suffix == ".flac" and Path(p).exists() for p in track["stems"].values())
+    assert sf.info(out / "tiny-labels" / "clip" / "vn.flac").channels == 1
+
+
+def test_models_lists_nothing_bundled_yet_and_separate_says_so(mix_wav):
+    listed = vimss("models", "--json")
+    assert listed.exit_code == 0
+    assert all(entry["source"] != "bundled" for entry in json.loads(listed.stdout))
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn"), "no bundled model")
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "corrupt.flac").write_bytes(b"fLaC" + b"\x13" * 200)
+    (tmp_path / "notes.txt").write_text("not audio")
+    write_media(tmp_path / "silent.mp4", None, 44100)
+    cut = write_media(tmp_path / "cut.wav", harmonic_mix(22050, 2.0, 2), 22050)
+    cut.write_bytes(cut.read_bytes()[:40000])
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "name, needle",
+    [
+        ("missing.wav", "input not found"),
+        ("empty.wav", "input is empty"),
+        ("corrupt.flac", "cannot decode"),
+        ("cut.wav", "truncated"),
+        ("notes.txt", "unsupported input format '.txt'"),
+        ("silent.mp4", "has no audio stream"),
+    ],
+)
+def test_bad_input_files(tmp_path, bad_inputs, model_dir, name, needle):
+    out = tmp_path / "sep"
+    result = vimss("separate", bad_inputs / name, "-i", "vn", "-m", model_dir, "-o", out)
+    assert_one_line_error(result, needle, name)
+    assert not any(p.is_file() for p in out.rglob("*")) if out.exists() else True
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["-i", "vn,violin"], "'vn' is given more than once"),
+        (["-i", "vn,celo"], "unknown instrument 'celo'; did you mean cello"),
+        (["-i", "vn", "--format", "flac", "--bit-depth", "32f"], "flac cannot hold 32-bit float"),
+        (["-i", "vn", "--overlap", "9"], "--overlap must be between"),
+    ],
+)
+def test_bad_options(model_dir, mix_wav, args, needle, tmp_path):
+    result = vimss("separate", mix_wav, *args, "-m", model_dir, "-o", tmp_path / "sep")
+    assert_one_line_error(result, needle)
+    assert not (tmp_path / "sep").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_a_gpu(model_dir, mix_wav):
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-d", "cuda"), "no CUDA GPU")
+
+
+def test_broken_checkpoint_through_the_cli(model_dir, mix_wav, tmp_path):
+    (model_dir / "model.safetensors").write_bytes(b"garbage")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir), "model.safetensors")
+
+
+def test_unknown_model_name(mix_wav, tmp_path):
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", "not a model"), "unknown model 'not a model'")
+
+
+def test_unwritable_output_folder(tmp_path, model_dir, mix_wav):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    result = vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", blocker)
+    assert_one_line_error(result, "cannot create output folder")
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_output_folder(tmp_path, model_dir, mix_wav):
+    locked = tmp_path / "locked"
+    locked.mkdir(0o500)
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", locked), "locked")
+
+
+def test_console_script_runs_as_a_process(tmp_path, model_dir, mix_wav):
+    """The installed entry point, as a user types it (no traceback on errors either)."""
+    exe = Path(sys.executable).parent / "vimss"
+    ok = subprocess.run([exe, "separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", tmp_path / "o"],
+                        capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "o" / "tiny-labels" / "quartet" / "vn.wav").is_file()
+    bad = subprocess.run([exe, "separate", tmp_path / "nope.wav", "-i", "vn", "-m", model_dir],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.strip() == f"error: input not found: {tmp_path / 'nope.wav'}"

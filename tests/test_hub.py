@@ -1,0 +1,72 @@
+"""Hub checkpoints from a populated local cache with HF_HUB_OFFLINE=1 (no network here).
+
+huggingface_hub reads HF_HUB_OFFLINE when it is imported, so these run the CLI as a
+separate process, the way a user would.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def populate_cache(cache: Path, repo_id: str, checkpoint: Path, refs: tuple[str, ...] = ("main",)) -> None:
+    """Lay a checkpoint out the way huggingface_hub stores a download."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / COMMIT
+    snapshot.mkdir(parents=True)
+    for f in checkpoint.iterdir():
+        shutil.copy(f, snapshot / f.name)
+    (repo / "refs").mkdir()
+    for ref in refs:
+        (repo / "refs" / ref).write_text(COMMIT)
+
+
+def run_vimss(*args, cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache)}
+    exe = Path(sys.executable).parent / "vimss"
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def cache(tmp_path, model_dir):
+    cache = tmp_path / "hf-cache"
+    populate_cache(cache, "chamber/tiny-labels", model_dir, refs=("main", "v1"))
+    return cache
+
+
+def test_separate_with_a_hub_model_from_the_offline_cache(tmp_path, cache, mix_wav):
+    out = tmp_path / "out"
+    for spec in ("chamber/tiny-labels", "chamber/tiny-labels@v1"):
+        result = run_vimss("separate", mix_wav, "-i", "vn,vc", "-m", spec, "-o", out, "--json", cache=cache)
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert summary["source"] == f"hub:{spec}" and summary["model"] == "tiny-labels"
+    assert sorted(p.name for p in (out / "tiny-labels" / "quartet").iterdir()) == ["vc.wav", "vn.wav"]
+
+
+def test_models_lists_cached_hub_models(cache):
+    result = run_vimss("models", "--json", cache=cache)
+    assert result.returncode == 0, result.stderr
+    names = [e["name"] for e in json.loads(result.stdout) if e["source"] == "hub cache"]
+    assert names == ["chamber/tiny-labels@main,v1"]
+
+
+def test_empty_cache_offline_is_a_clear_error(tmp_path, mix_wav):
+    result = run_vimss("separate", mix_wav, "-i", "vn", "-m", "chamber/absent", cache=tmp_path / "none")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: model chamber/absent is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
+    )
+
+
+def test_unknown_revision_offline_is_a_clear_error(cache, mix_wav):
+    result = run_vimss("separate", mix_wav, "-i", "vn", "-m", "chamber/tiny-labels@v9", cache=cache)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: model chamber/tiny-labels@v9 is not in the Hugging Face cache")
