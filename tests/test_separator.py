@@ -69,7 +69,8 @@ def test_input_shorter_than_an_overlap_and_exact_multiples():
 
 def test_stft_grid_matches_the_model_at_11025_and_scales_with_rate():
     assert StftGrid.for_rate(11025) == StftGrid(11025, 1022, 256)
-    assert StftGrid.for_rate(44100) == StftGrid(44100, 4088, 1024)
+    assert StftGrid.for_rate(44100) == StftGrid(44100, 4096, 1024)
+    assert StftGrid.for_rate(48000) == StftGrid(48000, 4500, 1115)
 
 
 @pytest.mark.parametrize("bad", [{"segment": 0}, {"overlap": 5.0}, {"wiener_iterations": -1}, {"batch_size": 0}])

@@ -114,7 +114,7 @@ def separate(
     ] = 1,
     segment: Annotated[float | None, typer.Option(help="Segment length in seconds (default: the training length).")] = None,
     overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
-    batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 2,
     residual: Annotated[bool, typer.Option("--residual", help="Also write the input minus all stems.")] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
     bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,

@@ -46,13 +46,29 @@ class StftGrid:
     def for_rate(cls, sample_rate: int) -> StftGrid:
         ratio = sample_rate / SAMPLE_RATE
         hop = max(1, round(HOP * ratio))
-        return cls(sample_rate, max(2 * hop, 2 * round(N_FFT // 2 * ratio)), hop)
+        if sample_rate == SAMPLE_RATE:
+            return cls(sample_rate, N_FFT, HOP)
+        return cls(sample_rate, _fast_fft_size(max(2 * hop, round(N_FFT * ratio))), hop)
 
     def model_positions(self, n_bins: int, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Where this grid's bins and frames fall on the model's bin and frame axes."""
         bin_pos = torch.arange(n_bins, dtype=torch.float64) * (self.sample_rate / self.n_fft) / (SAMPLE_RATE / N_FFT)
         frame_pos = torch.arange(n_frames, dtype=torch.float64) * (self.hop / self.sample_rate) * (SAMPLE_RATE / HOP)
         return bin_pos, frame_pos
+
+
+def _fast_fft_size(n: int) -> int:
+    """Smallest even size >= n with no prime factor above 5: FFTs of such sizes are
+    about 1.5x faster than of sizes with a large prime factor (4088 = 8 * 7 * 73)."""
+    size = n + n % 2
+    while True:
+        rest = size
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        if rest == 1:
+            return size
+        size += 2
 
 
 def _lerp(x: torch.Tensor, positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -81,7 +97,7 @@ class Separator:
         *,
         segment: float = DEFAULT_SEGMENT,
         overlap: float = 0.5,
-        batch_size: int = 8,
+        batch_size: int = 2,
         wiener_iterations: int = 1,
         residual: bool = False,
     ) -> None:
