@@ -178,6 +178,77 @@ def separate(
 
 
 @app.command()
+def evaluate(
+    data: Annotated[Path, typer.Argument(help="Folder of URMP-layout pieces (real URMP or `vimss synth`).")],
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Model to score; repeat to compare several.")
+    ] = None,
+    segment: Annotated[
+        float | None, typer.Option(help="Score segments of this many seconds (the paper: 5.94) instead of whole pieces.")
+    ] = None,
+    oracles: Annotated[bool, typer.Option(help="Add the IRM and IBM oracles and the input mix.")] = True,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where results.csv/json and box plots go.")] = Path(
+        "evaluation"
+    ),
+    device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
+    wiener_iterations: Annotated[int, typer.Option("--wiener-iterations", help="As in the paper's tables: 2.")] = 2,
+    workers: Annotated[int, typer.Option(help="Processes computing metrics.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Score models, oracles and the input mix on URMP-layout pieces."""
+    with user_errors():
+        from .checkpoints import load_model, to_device
+        from .evaluation import ORACLES, compare, evaluate as run_evaluation, model_estimates, oracle_estimates
+        from .evaluation import summarise, write_reports
+        from .separator import Separator
+        from .urmp import urmp_pieces
+
+        _quiet_hub_logs()
+        pieces, skipped = urmp_pieces(data)
+        estimators = {}
+        for spec in model or []:
+            loaded = load_model(spec)
+            separator = Separator(loaded.model, to_device(loaded, device.value), wiener_iterations=wiener_iterations)
+            estimators[loaded.name] = lambda audio, s=separator: model_estimates(s, audio)
+        if oracles:
+            estimators.update({k: (lambda audio, k=k: oracle_estimates(k, audio)) for k in ORACLES})
+        if not estimators:
+            raise VimssError("nothing to evaluate: pass --model or keep --oracles")
+        for note in skipped:
+            err_console.print(f"skipped {note}", highlight=False)
+        with _progress(not as_json and sys.stderr.isatty()) as progress:
+            task = progress.add_task("evaluating", total=len(pieces))
+            rows = run_evaluation(
+                pieces, estimators, segment=segment, workers=workers, on_piece=lambda _: progress.advance(task)
+            )
+        names = list(estimators)
+        models_only = [n for n in names if n not in ORACLES]
+        comparisons = {f"{b} - {a}": compare(rows, a, b) for i, a in enumerate(models_only) for b in models_only[i + 1 :]}
+        files = write_reports(rows, out, comparisons, skipped)
+        summary = summarise(rows)
+        if as_json:
+            print(json.dumps({"summary": summary, "comparisons": comparisons, "files": [str(f) for f in files]},
+                             indent=2, default=float).replace("NaN", "null"))  # fmt: skip
+            return
+        table = Table("method", "SI-SDR", "SD-SDR", "PES", "EPS", "SDR", "SIR", "SAR", title=f"{len(pieces)} pieces")
+        for name in names:
+            cells = [_fmt(summary[name][m]) for m in ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")]
+            table.add_row(name, *cells)
+        out_console.print(table)
+        for title, metrics in comparisons.items():
+            out_console.print(
+                f"{title}: " + ", ".join(f"{m} {v['mean_difference']:+.2f} dB (p={v['p_value']:.3g})"
+                                         for m, v in metrics.items() if v["n"]),  # fmt: skip
+                highlight=False,
+            )
+        out_console.print(f"wrote {', '.join(str(f) for f in files)}", highlight=False)
+
+
+def _fmt(stat: dict[str, float]) -> str:
+    return "–" if not stat["n"] else f"{stat['mean']:.2f} ± {stat['std']:.2f}"
+
+
+@app.command()
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
     """List bundled models and vimss models in the Hugging Face cache."""
     with user_errors():
