@@ -3,7 +3,7 @@
 Audio of any length is cut into overlapping segments at its own sample rate. Each
 segment is downmixed and resampled to 11025 Hz for the network; the predicted masks
 are interpolated onto an STFT of the segment at the input's own rate and channels and
-applied there (optionally refined by norbert's multichannel Wiener filter), so stems
+applied there (optionally refined by a multichannel Wiener filter, norbert's EM in torch), so stems
 keep the input's sample rate, channels and length. Segments are cross-faded with
 weights that sum to one and streamed out as soon as they are final, so memory does
 not grow with the input's length.
@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import norbert
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,6 +26,7 @@ from .errors import VimssError
 from .instruments import Instrument, index, label_vector, parse_instruments
 from .spectral import istft, stft
 from .unet import ConditionedUNet
+from .wiener import residual_model, wiener
 
 RESIDUAL = "residual"
 DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
@@ -244,16 +244,14 @@ class Separator:
         return istft(est, length, grid.n_fft, grid.hop)
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
-        """norbert's multichannel Wiener filter: (S, bins, frames) masks and a
-        (C, bins, frames) mixture STFT -> (S, C, bins, frames) stem STFTs."""
+        """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and
+        a (C, bins, frames) mixture STFT -> (S, C, bins, frames) stem STFTs."""
         n_sources = masks.shape[0]
-        v = (masks[:, None] * spec.abs()[None]).permute(3, 2, 1, 0).cpu().numpy()
-        x = spec.permute(2, 1, 0).cpu().numpy()
+        v = (masks[:, None] * spec.abs()[None]).permute(3, 2, 1, 0)
+        x = spec.permute(2, 1, 0)
         if self.residual:
-            v = norbert.residual_model(v, x)
-        y = norbert.wiener(v, x, iterations=self.wiener_iterations)
-        est = torch.from_numpy(np.ascontiguousarray(y[..., :n_sources])).permute(3, 2, 1, 0)
-        return est.to(device=spec.device, dtype=spec.dtype)
+            v = residual_model(v, x)
+        return wiener(v, x, self.wiener_iterations)[..., :n_sources].permute(3, 2, 1, 0)
 
 
 def _instruments(instruments: str | list[Instrument]) -> list[Instrument]:
