@@ -228,7 +228,7 @@ class Separator:
         grid = StftGrid.for_rate(sample_rate)
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
         bin_pos, frame_pos = grid.model_positions(spec.shape[-2], spec.shape[-1])
-        masks = _lerp(_lerp(masks, bin_pos, -2), frame_pos, -1)  # (B, S, bins, frames)
+        masks = _lerp(_lerp(masks, frame_pos, -1), bin_pos, -2)  # (B, S, bins, frames); time first: 4x fewer rows
         if self.wiener_iterations == 0:
             est = masks[:, :, None] * spec[:, None]
         else:
