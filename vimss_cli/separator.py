@@ -143,71 +143,45 @@ class Separator:
         sources = [index(i) for i in chosen]
         context = label_vector(chosen) if self.model.config.context == "labels" else None
         seg = max(1, round(self.segment * sample_rate))
-        ov = min(round(self.overlap * sample_rate), seg // 2)
-        step = seg - ov
-        ramp = (torch.arange(ov, dtype=torch.float32) + 0.5) / max(ov, 1)
+        fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
+        step = seg - fade.overlap
 
-        pending: list[torch.Tensor] = []  # input from `emitted` on, not yet joined
-        held = 0
-        emitted = 0  # frames already yielded
-        acc = wsum = None  # weighted stem sums and weight sums from `emitted` on
+        pending: list[torch.Tensor] = []  # input from fade.start on, not yet joined
+        total = 0  # input frames received
         next_start = 0  # first frame of the next segment to queue
-        queue: list[tuple[int, int]] = []
-        ended = False
-        block_iter = iter(blocks)
-
-        while not ended:
-            block = next(block_iter, None)
-            if block is None:
-                ended = True
-            else:
-                block = torch.as_tensor(block, dtype=torch.float32)
-                if block.shape[-1]:
-                    pending.append(block)
-                    held += block.shape[-1]
-            total = emitted + held
+        queue: list[tuple[int, int]] = []  # (start, length) of segments not yet separated
+        for block in _then_none(blocks):
+            ended = block is None
+            if not ended and block.shape[-1]:
+                pending.append(torch.as_tensor(block, dtype=torch.float32))
+                total += block.shape[-1]
             while next_start + seg <= total:
                 queue.append((next_start, seg))
                 next_start += step
             if ended:
                 if total == 0:
                     raise VimssError("the input holds no audio samples")
-                last_end = queue[-1][0] + seg if queue else (next_start - step + seg if next_start else 0)
+                last_end = next_start - step + seg if next_start else 0
                 if last_end < total:
-                    queue.append((next_start, total - next_start))
-                    next_start = total
-            if not (ended and emitted < total) and len(queue) < self.batch_size:
+                    queue.append((next_start, total - next_start))  # a last, shorter segment
+                next_start = total
+            if len(queue) < self.batch_size and not (ended and fade.start < total):
                 continue
-            buffer = torch.cat(pending, dim=-1) if len(pending) > 1 else pending[0]
-            if queue:
-                end = queue[-1][0] + queue[-1][1] - emitted
-                if acc is None:
-                    acc, wsum = torch.zeros(len(sources), buffer.shape[0], end), torch.zeros(end)
-                elif end > acc.shape[-1]:
-                    acc, wsum = F.pad(acc, (0, end - acc.shape[-1])), F.pad(wsum, (0, end - wsum.shape[-1]))
+            buffer = torch.cat(pending, dim=-1)
             for first in range(0, len(queue), self.batch_size):
                 batch = queue[first : first + self.batch_size]
-                chunks = torch.stack([F.pad(buffer[:, s - emitted : s - emitted + n], (0, seg - n)) for s, n in batch])
-                stems = self._separate_chunks(chunks, sample_rate, sources, context).cpu()
-                for (s, n), stem in zip(batch, stems):
-                    weight = torch.ones(n)
-                    if s > 0 and ov:
-                        weight[: min(ov, n)] = ramp[: min(ov, n)]
-                    if n == seg and ov:
-                        weight[n - ov :] *= 1 - ramp
-                    acc[..., s - emitted : s - emitted + n] += stem[..., :n] * weight
-                    wsum[s - emitted : s - emitted + n] += weight
+                offsets = [(s - fade.start, n) for s, n in batch]
+                chunks = torch.stack([F.pad(buffer[:, o : o + n], (0, seg - n)) for o, n in offsets])
+                for (start, n), stems in zip(batch, self._separate_chunks(chunks, sample_rate, sources, context).cpu()):
+                    fade.add(start, stems[..., :n])
             queue.clear()
-            done = (total if ended else next_start) - emitted
-            out = acc[..., :done] / wsum[:done]
+            done = next_start - fade.start
+            out = fade.pop(next_start)
             if self.residual:
                 out = torch.cat([out, (buffer[:, :done] - out.sum(0)).unsqueeze(0)])
-            acc, wsum = acc[..., done:], wsum[done:]
             pending = [buffer[:, done:]]
-            held -= done
-            emitted += done
             if on_progress is not None:
-                on_progress(emitted)
+                on_progress(fade.start)
             yield out
 
     @torch.inference_mode()
@@ -252,6 +226,51 @@ class Separator:
         if self.residual:
             v = residual_model(v, x)
         return wiener(v, x, self.wiener_iterations)[..., :n_sources].permute(3, 2, 1, 0)
+
+
+class _CrossFade:
+    """Overlap-add of segment outputs with linear fades whose weights sum to one.
+
+    Holds the weighted sum and the weight sum from absolute frame `start` on; `pop`
+    returns the normalised output up to a frame no later segment will touch.
+    """
+
+    def __init__(self, segment: int, overlap: int) -> None:
+        self.segment, self.overlap = segment, overlap
+        self.ramp = (torch.arange(overlap, dtype=torch.float32) + 0.5) / max(overlap, 1)
+        self.start = 0
+        self.sum: torch.Tensor | None = None
+        self.weight = torch.zeros(0)
+
+    def add(self, start: int, stems: torch.Tensor) -> None:
+        """Add (stems, channels, n) output of the segment that begins at frame `start`."""
+        n, ov = stems.shape[-1], self.overlap
+        weight = torch.ones(n)
+        if start > 0 and ov:
+            weight[: min(ov, n)] = self.ramp[: min(ov, n)]
+        if n == self.segment and ov:
+            weight[n - ov :] *= 1 - self.ramp
+        lo, hi = start - self.start, start - self.start + n
+        if self.sum is None:
+            self.sum = torch.zeros(*stems.shape[:-1], 0)
+        if hi > self.weight.shape[0]:
+            grow = hi - self.weight.shape[0]
+            self.sum, self.weight = F.pad(self.sum, (0, grow)), F.pad(self.weight, (0, grow))
+        self.sum[..., lo:hi] += stems * weight
+        self.weight[lo:hi] += weight
+
+    def pop(self, upto: int) -> torch.Tensor:
+        n = upto - self.start
+        out = self.sum[..., :n] / self.weight[:n]
+        self.sum, self.weight = self.sum[..., n:], self.weight[n:]
+        self.start = upto
+        return out
+
+
+def _then_none(blocks: Iterable[torch.Tensor | np.ndarray]) -> Iterator[torch.Tensor | np.ndarray | None]:
+    """The blocks, then None to mark the end of the input."""
+    yield from blocks
+    yield None
 
 
 def _instruments(instruments: str | list[Instrument]) -> list[Instrument]:
