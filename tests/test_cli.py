@@ -165,3 +165,24 @@ def test_console_script_runs_as_a_process(tmp_path, model_dir, mix_wav):
     bad = subprocess.run([exe, "separate", tmp_path / "nope.wav", "-i", "vn", "-m", model_dir],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.strip() == f"error: input not found: {tmp_path / 'nope.wav'}"
+
+
+def test_bundled_default_model_is_used_without_model_option(monkeypatch, tmp_path, mix_wav):
+    """The bundled-model path: a checkpoint in the package's models folder becomes the default."""
+    from conftest import tiny_model
+
+    from vimss_cli import checkpoints
+    from vimss_cli.checkpoints import DEFAULT_MODEL, save_pretrained
+
+    bundle = tmp_path / "bundle"
+    save_pretrained(tiny_model(conditioning="label-multiply"), bundle / DEFAULT_MODEL, half=True)
+    monkeypatch.setattr(checkpoints, "bundled_dir", lambda: bundle)
+    listed = vimss("models", "--json")
+    assert [e["name"] for e in json.loads(listed.stdout) if e["source"] == "bundled"] == [DEFAULT_MODEL]
+    assert "(default)" in vimss("models").stdout
+    result = vimss("separate", mix_wav, "-i", "vn", "-o", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["source"] == "bundled"
+    assert (tmp_path / "out" / DEFAULT_MODEL / "quartet" / "vn.wav").is_file()
+    # and by name
+    assert vimss("separate", mix_wav, "-i", "vc", "-m", DEFAULT_MODEL, "-o", tmp_path / "out").exit_code == 0
