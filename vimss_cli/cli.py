@@ -198,8 +198,8 @@ def evaluate(
     """Score models, oracles and the input mix on URMP-layout pieces."""
     with user_errors():
         from .checkpoints import load_model, to_device
-        from .evaluation import ORACLES, compare, evaluate as run_evaluation, model_estimates, oracle_estimates
-        from .evaluation import summarise, write_reports
+        from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
+        from .evaluation import evaluate as run_evaluation
         from .separator import Separator
         from .urmp import urmp_pieces
 

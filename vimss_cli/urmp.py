@@ -63,7 +63,7 @@ def urmp_pieces(root: str | Path) -> tuple[list[Piece], list[str]]:
         if [n for n, _ in stems] != list(range(1, len(players) + 1)):
             skipped.append(f"{folder.name}: expected AuSep_1..{len(players)}, found {[f.name for _, f in stems]}")
             continue
-        for (n, path), inst in zip(stems, players):
+        for (_, path), inst in zip(stems, players, strict=True):
             piece.sources.setdefault(inst, []).append(path)
         videos = sorted(folder.glob("Vid_*.mp4"))
         piece.video = videos[0] if videos else None
