@@ -123,7 +123,7 @@ def load_hub(spec: str) -> LoadedModel:
 
     huggingface_hub honours HF_HUB_OFFLINE and HF_HOME/HF_HUB_CACHE itself.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
         HfHubHTTPError,
@@ -137,7 +137,7 @@ def load_hub(spec: str) -> LoadedModel:
     try:
         paths = [Path(hf_hub_download(repo_id, f, revision=revision)) for f in (CONFIG_FILE, WEIGHTS_FILE)]
     except LocalEntryNotFoundError:
-        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        if constants.HF_HUB_OFFLINE:
             raise VimssError(f"model {spec} is not in the Hugging Face cache and HF_HUB_OFFLINE is set") from None
         raise VimssError(f"cannot reach the Hugging Face Hub for {spec}, and it is not in the local cache") from None
     except RepositoryNotFoundError:

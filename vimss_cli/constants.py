@@ -19,8 +19,5 @@ N_BINS = N_FFT // 2 + 1
 SEGMENT_SAMPLES = 65535
 """Training segment length at SAMPLE_RATE: 65535 samples give 256 STFT frames."""
 
-SEGMENT_FRAMES = SEGMENT_SAMPLES // HOP + 1
-"""STFT frames of one segment (256)."""
-
 DB_FLOOR = -80.0
 """Lowest level (dB below the example's maximum) kept by the dB-normalised input scaling."""

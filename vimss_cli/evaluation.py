@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from .audio import load_audio, to_model_input
-from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
+from .constants import SAMPLE_RATE
 from .metrics import score_sources
 from .separator import Separator
 from .spectral import istft, stft
@@ -29,7 +29,6 @@ from .urmp import Piece
 
 METRICS = ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")
 ORACLES = ("irm", "ibm", "mix")
-PAPER_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
 
 
 @dataclass
