@@ -1,0 +1,98 @@
+"""Training data: the Solos layout and the paper's on-the-fly mix-and-separate.
+
+Solos (real, or written by `vimss synth --layout solos`) keeps one folder per
+instrument, named as in the instrument table (`Violin/`, `DoubleBass/`, …), with
+single-instrument recordings inside. A mixture is made as in the paper (Sec. 3):
+pick 2..N instrument classes, a random segment of one recording of each, scale each
+segment to peak 1, sum, and divide by the number of sources.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from .audio import SOUNDFILE_EXTENSIONS, to_model_input
+from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
+from .errors import VimssError
+from .instruments import INSTRUMENTS, N_INSTRUMENTS
+
+SILENCE_PEAK = 1e-3
+"""A segment whose peak is below this (-60 dBFS) is rejected as silent."""
+
+
+def solos_recordings(root: str | Path) -> dict[int, list[Path]]:
+    """Instrument index -> its recordings, for every instrument folder present under `root`."""
+    root = Path(root)
+    if not root.is_dir():
+        raise VimssError(f"dataset folder not found: {root}")
+    found = {}
+    for k, inst in enumerate(INSTRUMENTS):
+        folder = root / inst.solos_folder
+        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in SOUNDFILE_EXTENSIONS) if folder.is_dir() else []
+        if files:
+            found[k] = files
+    if len(found) < 2:
+        raise VimssError(f"{root} needs recordings of at least two instruments in Solos-layout folders (Violin/, Cello/, …)")
+    return found
+
+
+class Example(NamedTuple):
+    """One training mixture (a NamedTuple, so torch's DataLoader batches it)."""
+
+    mix: torch.Tensor
+    """(SEGMENT_SAMPLES,) mixture at 11025 Hz."""
+    sources: torch.Tensor
+    """(13, SEGMENT_SAMPLES): each present source as it sits in the mix, zeros elsewhere."""
+    labels: torch.Tensor
+    """(13,) presence of each instrument class."""
+
+
+class MixAndSeparate(torch.utils.data.Dataset):
+    """Mixtures drawn on the fly; item i is the same mixture for a given seed, so a fixed
+    validation set is just another seed."""
+
+    def __init__(self, recordings: dict[int, list[Path]], size: int, *, max_sources: int = 7,
+                 min_sources: int = 2, seed: int = 0, max_tries: int = 20) -> None:  # fmt: skip
+        if not 2 <= min_sources <= max_sources:
+            raise VimssError(f"need 2 <= min_sources <= max_sources, got {min_sources}..{max_sources}")
+        self.recordings = recordings
+        self.size = size
+        self.min_sources, self.max_sources = min_sources, min(max_sources, len(recordings))
+        self.seed = seed
+        self.max_tries = max_tries
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> Example:
+        rng = random.Random(self.seed * 1_000_003 + index)
+        count = rng.randint(min(self.min_sources, self.max_sources), self.max_sources)
+        classes = sorted(rng.sample(sorted(self.recordings), count))
+        sources = torch.zeros(N_INSTRUMENTS, SEGMENT_SAMPLES)
+        for k in classes:
+            sources[k] = self._segment(rng, self.recordings[k])
+        sources /= count
+        labels = torch.zeros(N_INSTRUMENTS)
+        labels[classes] = 1.0
+        return Example(sources.sum(0), sources, labels)
+
+    def _segment(self, rng: random.Random, files: list[Path]) -> torch.Tensor:
+        """A non-silent segment of a random recording, at 11025 Hz mono, peak 1."""
+        for _ in range(self.max_tries):
+            path = rng.choice(files)
+            info = sf.info(path)
+            length = int(np.ceil(SEGMENT_SAMPLES * info.samplerate / SAMPLE_RATE))
+            start = rng.randint(0, max(0, info.frames - length))
+            block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
+            wave = to_model_input(torch.from_numpy(block.T.copy()), sr, SAMPLE_RATE)[:SEGMENT_SAMPLES]
+            wave = torch.nn.functional.pad(wave, (0, SEGMENT_SAMPLES - wave.shape[-1]))
+            peak = wave.abs().max()
+            if peak >= SILENCE_PEAK:
+                return wave / peak
+        raise VimssError(f"no non-silent segment found in {self.max_tries} tries among {files[0].parent}")
