@@ -40,10 +40,6 @@ class LoadedModel:
     """Where it came from: the folder, `bundled`, or `hub:org/name@revision`."""
     model: ConditionedUNet
 
-    @property
-    def config(self) -> ModelConfig:
-        return self.model.config
-
 
 def bundled_dir() -> Path:
     """Folder of the models shipped in the package (the repository's `models/`)."""

@@ -51,13 +51,18 @@ class DeviceChoice(str, Enum):
     cuda = "cuda"
 
 
+def print_error(err: BaseException) -> None:
+    """The one-line form every user-facing error takes on stderr."""
+    err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn errors into one line and exit code 1 (a traceback only with VIMSS_DEBUG=1)."""
     try:
         yield
     except VimssError as err:
-        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        print_error(err)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")
@@ -162,7 +167,7 @@ def separate(
                     )
                 except VimssError as err:
                     failed = True
-                    err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+                    print_error(err)
                     summary["tracks"].append({"input": str(path), "error": str(err)})
                     continue
             elapsed = time.perf_counter() - started

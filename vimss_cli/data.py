@@ -9,6 +9,7 @@ segment to peak 1, sum, and divide by the number of sources.
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 from typing import NamedTuple
@@ -24,6 +25,13 @@ from .instruments import INSTRUMENTS, N_INSTRUMENTS
 
 SILENCE_PEAK = 1e-3
 """A segment whose peak is below this (-60 dBFS) is rejected as silent."""
+
+
+@functools.lru_cache(maxsize=None)
+def _frames_and_rate(path: Path) -> tuple[int, int]:
+    """A recording's length and sample rate, read once per process rather than per draw."""
+    info = sf.info(path)
+    return info.frames, info.samplerate
 
 
 def solos_recordings(root: str | Path) -> dict[int, list[Path]]:
@@ -86,9 +94,9 @@ class MixAndSeparate(torch.utils.data.Dataset):
         """A non-silent segment of a random recording, at 11025 Hz mono, peak 1."""
         for _ in range(self.max_tries):
             path = rng.choice(files)
-            info = sf.info(path)
-            length = int(np.ceil(SEGMENT_SAMPLES * info.samplerate / SAMPLE_RATE))
-            start = rng.randint(0, max(0, info.frames - length))
+            frames, rate = _frames_and_rate(path)
+            length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
+            start = rng.randint(0, max(0, frames - length))
             block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
             wave = to_model_input(torch.from_numpy(block.T.copy()), sr, SAMPLE_RATE)[:SEGMENT_SAMPLES]
             wave = torch.nn.functional.pad(wave, (0, SEGMENT_SAMPLES - wave.shape[-1]))

@@ -28,19 +28,23 @@ def is_silent(x: torch.Tensor) -> torch.Tensor:
     return power < 10 ** (SILENCE_DB / 10)
 
 
-def si_sdr(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Scale-invariant SDR in dB over the last axis."""
+def _scaled_target(reference: torch.Tensor, estimate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(reference, estimate, projection of the estimate on the reference), in float64."""
     ref, est = reference.double(), estimate.double()
     alpha = (est * ref).sum(-1, keepdim=True) / (_energy(ref).unsqueeze(-1) + EPS)
-    target = alpha * ref
+    return ref, est, alpha * ref
+
+
+def si_sdr(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """Scale-invariant SDR in dB over the last axis."""
+    _, est, target = _scaled_target(reference, estimate)
     return 10 * torch.log10((_energy(target) + EPS) / (_energy(est - target) + EPS))
 
 
 def sd_sdr(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
     """Scale-dependent SDR in dB: SI-SDR's target energy over the plain error energy."""
-    ref, est = reference.double(), estimate.double()
-    alpha = (est * ref).sum(-1, keepdim=True) / (_energy(ref).unsqueeze(-1) + EPS)
-    return 10 * torch.log10((_energy(alpha * ref) + EPS) / (_energy(est - ref) + EPS))
+    ref, est, target = _scaled_target(reference, estimate)
+    return 10 * torch.log10((_energy(target) + EPS) / (_energy(est - ref) + EPS))
 
 
 def pes(estimate: torch.Tensor) -> torch.Tensor:

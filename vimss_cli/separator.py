@@ -210,12 +210,13 @@ class Separator:
             # EM Wiener only where the network sees the signal (up to 5.5 kHz). Above it
             # the masks are the top bin's, so refining costs 3x the time for nothing:
             # there they are only normalised to share the mixture (norbert's soft mask).
-            total = masks.sum(dim=1, keepdim=True)
+            band = int((bin_pos <= N_FFT // 2).sum())
+            low = torch.stack([self._wiener(m, x) for m, x in zip(masks[..., :band, :], spec[..., :band, :])])
+            high = masks[..., band:, :]
+            total = high.sum(dim=1, keepdim=True)
             if self.residual:
                 total = total + (1 - total).clamp_min(0)
-            est = (masks / (total + 1e-8))[:, :, None] * spec[:, None]
-            band = int((bin_pos <= N_FFT // 2).sum())
-            est[..., :band, :] = torch.stack([self._wiener(m, x) for m, x in zip(masks[..., :band, :], spec[..., :band, :])])
+            est = torch.cat([low, (high / (total + 1e-8))[:, :, None] * spec[:, None, :, band:]], dim=-2)
         return istft(est, length, grid.n_fft, grid.hop)
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
