@@ -6,7 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install demo test bench clean
 
+# FluidSynth (for `vimss synth`) and two more GM soundfonts come from the OS; as root on
+# Debian/Ubuntu they are installed here, elsewhere install libfluidsynth yourself.
+SYSTEM_PACKAGES := libfluidsynth3 fluid-soundfont-gm musescore-general-soundfont
+
 $(STAMP): pyproject.toml constraints.txt
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'

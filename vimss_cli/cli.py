@@ -253,6 +253,59 @@ def _fmt(stat: dict[str, float]) -> str:
     return "–" if not stat["n"] else f"{stat['mean']:.2f} ± {stat['std']:.2f}"
 
 
+class Layout(str, Enum):
+    solos = "solos"
+    urmp = "urmp"
+
+
+class Split(str, Enum):
+    train = "train"
+    test = "test"
+    all = "all"
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Output folder (created; an existing one is resumed).")],
+    layout: Annotated[Layout, typer.Option(help="solos: <Instrument>/<id>.flac; urmp: NN_Title_inst_inst/ piece folders.")],
+    scores: Annotated[
+        list[Path] | None, typer.Option("--scores", help="MIDI/MusicXML files or folders (default: the music21 corpus).")
+    ] = None,
+    pieces: Annotated[int | None, typer.Option(help="Number of items (scores excerpts) to render.")] = None,
+    hours: Annotated[float | None, typer.Option(help="Hours of audio to render (mixes for urmp, recordings for solos).")] = None,
+    seconds: Annotated[float, typer.Option(help="Length of each excerpt before the 1-s release tail.")] = 30.0,
+    soundfont: Annotated[
+        list[Path] | None, typer.Option("--soundfont", help="SF2/SF3 soundfont; repeat to use several (default: all found).")
+    ] = None,
+    split: Annotated[Split, typer.Option(help="Scores to draw from: a fixed 90% train / 10% test split, or all.")] = Split.train,
+    min_parts: Annotated[int, typer.Option(help="Fewest parts (sources) per item.")] = 2,
+    max_parts: Annotated[int, typer.Option(help="Most parts (sources) per item.")] = 5,
+    sample_rate: Annotated[int, typer.Option(help="Sample rate of the written audio.")] = 22050,
+    seed: Annotated[int, typer.Option(help="Same seed and settings, same data.")] = 0,
+    workers: Annotated[int, typer.Option(help="Rendering processes.")] = 1,
+) -> None:
+    """Render multi-part scores into a Solos- or URMP-layout dataset with GM soundfonts."""
+    with user_errors():
+        from .scores import corpus_scores, find_scores
+        from .synth import SynthSettings, default_soundfonts, synthesize
+
+        fonts = soundfont or default_soundfonts()
+        settings = SynthSettings(layout.value, tuple(str(f) for f in fonts), sample_rate, seconds, min_parts, max_parts,
+                                 split.value, seed)  # fmt: skip
+        files = find_scores(scores) if scores else corpus_scores()
+        with _progress(sys.stderr.isatty()) as progress:
+            task = progress.add_task("rendering", total=1.0)
+            summary = synthesize(out, files, settings, pieces=pieces, hours=hours, workers=workers,
+                                 on_progress=lambda f: progress.update(task, completed=f))  # fmt: skip
+        for note in summary.skipped:
+            err_console.print(f"skipped {note}", highlight=False)
+        out_console.print(
+            f"{summary.items} items ({summary.seconds / 3600:.2f} h of audio, {summary.rendered} rendered now) in {out}; "
+            f"manifest: {summary.manifest}",
+            highlight=False,
+        )
+
+
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
     """List bundled models and vimss models in the Hugging Face cache."""

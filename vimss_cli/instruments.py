@@ -1,7 +1,9 @@
 """The table of the 13 instrument classes, in the fixed order of the model's masks.
 
 Mask k of every model belongs to INSTRUMENTS[k]; URMP file names use `abbr`, the
-Solos dataset uses `solos_folder`, and synthesis uses the General MIDI programs.
+Solos dataset uses `solos_folder`, and synthesis uses the General MIDI programs and
+the playing range (FluidR3's contrabass is silent above A3, tuba above C5, bassoon and
+alto saxophone above C6, so ranges stay inside what the soundfonts sound).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ class Instrument:
     name: str
     solos_folder: str
     gm_programs: tuple[int, ...]
+    pitch_range: tuple[int, int]
+    """Sounding MIDI pitches the instrument plays (and the GM soundfonts sound)."""
     aliases: tuple[str, ...] = ()
 
     def keys(self) -> tuple[str, ...]:
@@ -28,19 +32,19 @@ class Instrument:
 
 
 INSTRUMENTS: tuple[Instrument, ...] = (
-    Instrument("vn", "violin", "Violin", (40,), ("vln", "fiddle")),
-    Instrument("va", "viola", "Viola", (41,), ("vla",)),
-    Instrument("vc", "cello", "Cello", (42,), ("violoncello", "vlc")),
-    Instrument("db", "double bass", "DoubleBass", (43,), ("contrabass", "bass", "cb")),
-    Instrument("fl", "flute", "Flute", (73,)),
-    Instrument("ob", "oboe", "Oboe", (68,)),
-    Instrument("cl", "clarinet", "Clarinet", (71,)),
-    Instrument("bn", "bassoon", "Bassoon", (70,), ("bsn",)),
-    Instrument("sax", "saxophone", "Saxophone", (64, 65, 66, 67)),
-    Instrument("tpt", "trumpet", "Trumpet", (56,), ("tp",)),
-    Instrument("hn", "french horn", "Horn", (60,), ("hr",)),
-    Instrument("tbn", "trombone", "Trombone", (57,), ("tb",)),
-    Instrument("tba", "tuba", "Tuba", (58,)),
+    Instrument("vn", "violin", "Violin", (40,), (55, 100), ("vln", "fiddle")),
+    Instrument("va", "viola", "Viola", (41,), (48, 88), ("vla",)),
+    Instrument("vc", "cello", "Cello", (42,), (36, 76), ("violoncello", "vlc")),
+    Instrument("db", "double bass", "DoubleBass", (43,), (28, 57), ("contrabass", "bass", "cb")),
+    Instrument("fl", "flute", "Flute", (73,), (60, 96)),
+    Instrument("ob", "oboe", "Oboe", (68,), (58, 91)),
+    Instrument("cl", "clarinet", "Clarinet", (71,), (50, 91)),
+    Instrument("bn", "bassoon", "Bassoon", (70,), (34, 75), ("bsn",)),
+    Instrument("sax", "saxophone", "Saxophone", (65, 66), (49, 81), ("alto sax", "tenor sax")),
+    Instrument("tpt", "trumpet", "Trumpet", (56,), (54, 82), ("tp",)),
+    Instrument("hn", "french horn", "Horn", (60,), (34, 77), ("hr",)),
+    Instrument("tbn", "trombone", "Trombone", (57,), (40, 72), ("tb",)),
+    Instrument("tba", "tuba", "Tuba", (58,), (28, 58)),
 )
 
 N_INSTRUMENTS = len(INSTRUMENTS)

@@ -1,0 +1,468 @@
+"""`vimss synth`: render multi-part scores into one stem per part with GM soundfonts.
+
+Each item is an excerpt of one score: its tempo scaled, its parts given instruments of
+the 13 classes and moved by octaves into their playing ranges, each part rendered on
+its own by FluidSynth (so stems are sample-aligned and nothing bleeds), then gained and
+quantised so that the written mix is exactly the sum of the written stems. Items are
+committed in index order, so the output depends only on the seed and the settings,
+never on the number of workers, and a rerun skips what is already complete.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import json
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .errors import VimssError
+from .instruments import INSTRUMENTS, Instrument
+from .scores import Note, Part, load_parts, score_name, split_of, title_of
+
+LAYOUTS = ("solos", "urmp")
+SPLITS = ("train", "test", "all")
+TAIL_SECONDS = 1.0
+"""Rendered after the last note so releases and reverb decay are not cut."""
+MIX_PEAK = 0.9
+FIT_TOLERANCE = 0.05
+"""An instrument fits a part when at most this share of its notes falls out of range
+after the best octave shift (those notes are then folded into range one by one)."""
+STATE_DIR = ".vimss-synth"
+
+
+def default_soundfonts() -> list[Path]:
+    """pretty_midi's bundled TimGM6mb, plus Debian's FluidR3_GM and MuseScore_General when installed."""
+    import pretty_midi
+
+    candidates = [
+        Path(pretty_midi.__file__).parent / "TimGM6mb.sf2",
+        Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
+        Path("/usr/share/sounds/sf3/MuseScore_General.sf3"),
+    ]
+    return [p for p in candidates if p.is_file()]
+
+
+@dataclass(frozen=True)
+class SynthSettings:
+    """Everything that decides the output besides the item index (saved with the data)."""
+
+    layout: str
+    soundfonts: tuple[str, ...]
+    sample_rate: int = 22050
+    seconds: float = 30.0
+    min_parts: int = 2
+    max_parts: int = 5
+    split: str = "train"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise VimssError(f"unknown layout '{self.layout}' (choose {' or '.join(LAYOUTS)})")
+        if self.split not in SPLITS:
+            raise VimssError(f"unknown split '{self.split}' (choose {', '.join(SPLITS)})")
+        if not 2 <= self.min_parts <= self.max_parts:
+            raise VimssError(f"need 2 <= min parts <= max parts, got {self.min_parts}..{self.max_parts}")
+        if self.seconds <= 0 or self.sample_rate < 8000:
+            raise VimssError("seconds must be positive and the sample rate at least 8000 Hz")
+        if not self.soundfonts:
+            raise VimssError("no soundfont found; pass --soundfont FILE.sf2")
+        for path in self.soundfonts:
+            if not Path(path).is_file():
+                raise VimssError(f"soundfont not found: {path}")
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One part of an item as it is rendered."""
+
+    part: str
+    instrument: str
+    program: int
+    transpose: int
+    velocity_scale: float
+    gain_db: float
+    notes: tuple[Note, ...] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RenderedItem:
+    index: int
+    record: dict
+    files: dict[str, np.ndarray] = field(repr=False)
+    """Relative path -> mono 16-bit audio."""
+    midi: bytes | None = field(default=None, repr=False)
+
+
+def octave_fit(notes: tuple[Note, ...], inst: Instrument) -> tuple[int, int]:
+    """(semitone shift by whole octaves, notes still out of range) that best fits the range."""
+    low, high = inst.pitch_range
+    best = None
+    for octaves in range(-4, 5):
+        shift = 12 * octaves
+        out = sum(not low <= n.pitch + shift <= high for n in notes)
+        key = (out, abs(octaves))
+        if best is None or key < best[0]:
+            best = (key, shift, out)
+    assert best is not None
+    return best[1], best[2]
+
+
+def fold_into_range(pitch: int, inst: Instrument) -> int:
+    low, high = inst.pitch_range
+    while pitch < low:
+        pitch += 12
+    while pitch > high:
+        pitch -= 12
+    return pitch
+
+
+def excerpt(parts: list[Part], rng: random.Random, seconds: float, tempo_scale: float) -> list[Part]:
+    """Parts cut to `seconds` from a random note onset, times stretched by `tempo_scale`."""
+    onsets = sorted({n.start for p in parts for n in p.notes})
+    end = max(n.end for p in parts for n in p.notes)
+    latest = max(0.0, end - seconds / tempo_scale)
+    starts = [t for t in onsets if t <= latest] or onsets[:1]
+    t0 = rng.choice(starts)
+    window = []
+    for part in parts:
+        notes = tuple(
+            Note((n.start - t0) * tempo_scale, min((n.end - t0) * tempo_scale, seconds), n.pitch, n.velocity)
+            for n in part.notes
+            if t0 <= n.start and (n.start - t0) * tempo_scale < seconds
+        )
+        window.append(Part(part.name, notes))
+    return window
+
+
+def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> list[Voice] | None:
+    """Choose parts, instruments, octave shifts, velocities and gains for one item, or None
+    when the score has too few sounding parts."""
+    tempo_scale = rng.uniform(0.8, 1.25)
+    for _ in range(5):
+        window = [p for p in excerpt(parts, rng, settings.seconds, tempo_scale) if p.notes]
+        if len(window) >= settings.min_parts:
+            break
+    else:
+        return None
+    count = rng.randint(settings.min_parts, min(settings.max_parts, len(window)))
+    chosen = sorted(rng.sample(range(len(window)), count))
+    window = [window[k] for k in chosen]
+    used: set[str] = set()
+    voices: dict[int, Voice] = {}
+    # Highest part first, so the instruments that can only play high get the top lines.
+    for k in sorted(range(len(window)), key=lambda k: -sum(n.pitch for n in window[k].notes) / len(window[k].notes)):
+        part = window[k]
+        fits = {i.abbr: octave_fit(part.notes, i) for i in INSTRUMENTS}
+        good = [i for i in INSTRUMENTS if fits[i.abbr][1] <= FIT_TOLERANCE * len(part.notes)]
+        fresh = [i for i in good if i.abbr not in used]
+        inst = rng.choice(fresh or good or [min(INSTRUMENTS, key=lambda i: fits[i.abbr][1])])
+        used.add(inst.abbr)
+        shift = fits[inst.abbr][0]
+        velocity_scale = rng.uniform(0.6, 1.15)
+        notes = tuple(
+            Note(n.start, n.end, fold_into_range(n.pitch + shift, inst),
+                 int(np.clip(round(n.velocity * velocity_scale + rng.gauss(0, 6)), 20, 127)))
+            for n in part.notes
+        )  # fmt: skip
+        gain_db = rng.uniform(-9.0, 0.0) if settings.layout == "urmp" else 0.0
+        voices[k] = Voice(part.name, inst.abbr, rng.choice(inst.gm_programs), shift, velocity_scale, gain_db, notes)
+    return [voices[k] for k in range(len(window))]
+
+
+def _write_float() -> Callable[..., int]:
+    import fluidsynth
+
+    fn = fluidsynth._fl.fluid_synth_write_float
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                   ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # fmt: skip
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def render_part(notes: tuple[Note, ...], program: int, soundfont: str, sample_rate: int,
+                reverb: tuple[float, float, float, float], frames: int) -> np.ndarray:  # fmt: skip
+    """One part alone on a fresh synthesizer: (frames,) float32 mono."""
+    try:
+        import fluidsynth
+    except ImportError as err:  # pyfluidsynth raises ImportError when libfluidsynth is missing
+        raise VimssError(f"FluidSynth is not available ({err}); run `make demo` or install libfluidsynth3") from None
+    write = _write_float()
+    synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate),
+                             **{"synth.dynamic-sample-loading": 1, "synth.chorus.active": 0})  # fmt: skip
+    try:
+        sfid = synth.sfload(str(soundfont))
+        if sfid < 0:
+            raise VimssError(f"{soundfont}: FluidSynth cannot load this soundfont")
+        synth.program_select(0, sfid, 0, program)
+        synth.set_reverb(*reverb)
+        events = sorted([(n.start, 1, n.pitch, n.velocity) for n in notes] + [(n.end, 0, n.pitch, 0) for n in notes])
+        left, right = np.zeros(frames, np.float32), np.zeros(frames, np.float32)
+        pos = 0
+        for when, on, pitch, velocity in [*events, (frames / sample_rate, 0, -1, 0)]:
+            target = min(frames, round(when * sample_rate))
+            if target > pos:
+                write(synth.synth, target - pos, left[pos:].ctypes.data, 0, 1, right[pos:].ctypes.data, 0, 1)
+                pos = target
+            if on:
+                synth.noteon(0, pitch, velocity)
+            elif pitch >= 0:
+                synth.noteoff(0, pitch)
+        return 0.5 * (left + right)
+    finally:
+        synth.delete()
+
+
+def _pcm16(wave: np.ndarray) -> np.ndarray:
+    """16-bit samples: written as integers, stems and their integer sum (the mix) stay exact."""
+    return np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def render_item(index: int, score: Path, settings: SynthSettings) -> RenderedItem:
+    """Render item `index` from `score`; a record with 'skipped' when the score cannot be used."""
+    rng = random.Random(f"{settings.seed}:{index}")
+    record: dict = {"index": index, "score": score_name(score), "split": split_of(score)}
+    try:
+        parts = load_parts(score)
+    except VimssError as err:
+        return RenderedItem(index, {**record, "skipped": str(err)}, {})
+    voices = arrange(parts, rng, settings) if len(parts) >= settings.min_parts else None
+    if voices is None:
+        return RenderedItem(index, {**record, "skipped": f"fewer than {settings.min_parts} sounding parts"}, {})
+    soundfont = rng.choice(settings.soundfonts)
+    reverb = (rng.uniform(0.1, 0.7), rng.uniform(0.0, 0.6), 0.5, rng.uniform(0.05, 0.6))
+    length = max(n.end for v in voices for n in v.notes) + TAIL_SECONDS
+    frames = math.ceil(length * settings.sample_rate)
+    stems = [render_part(v.notes, v.program, soundfont, settings.sample_rate, reverb, frames) for v in voices]
+    record.update(soundfont=Path(soundfont).name, reverb=[round(x, 3) for x in reverb], seconds=frames / settings.sample_rate)
+    files: dict[str, np.ndarray] = {}
+    if settings.layout == "urmp":
+        stems = [s * 10 ** (v.gain_db / 20) for s, v in zip(stems, voices)]
+        scale = MIX_PEAK / max(float(np.abs(sum(stems)).max()), 1e-6)
+        stems = [_pcm16(s * scale) for s in stems]
+        title = title_of(score)
+        folder = f"{index + 1:02d}_{title}_{'_'.join(v.instrument for v in voices)}"
+        files[f"{folder}/AuMix_{folder}.wav"] = _pcm16(np.sum(stems, axis=0, dtype=np.int32) / 32767.0)
+        for n, (voice, stem) in enumerate(zip(voices, stems), 1):
+            files[f"{folder}/AuSep_{n}_{voice.instrument}_{index + 1:02d}_{title}.wav"] = stem
+        record["folder"] = folder
+        midi = _score_midi(voices)
+        files_midi = {f"{folder}/Sco_{folder}.mid": midi}
+    else:
+        for n, (voice, stem) in enumerate(zip(voices, stems), 1):
+            peak = float(np.abs(stem).max())
+            if peak < 1e-4:
+                continue
+            inst = next(i for i in INSTRUMENTS if i.abbr == voice.instrument)
+            files[f"{inst.solos_folder}/{index:06d}p{n}.flac"] = _pcm16(stem * (MIX_PEAK / peak))
+        files_midi = {}
+    record["parts"] = [
+        {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)} for voice in voices
+    ]
+    record["files"] = sorted([*files, *files_midi])
+    return RenderedItem(index, record, files, next(iter(files_midi.values()), None))
+
+
+def _score_midi(voices: list[Voice]) -> bytes:
+    """The excerpt as rendered (transposed, re-timed) as a MIDI file, one track per player."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI()
+    for voice in voices:
+        track = pretty_midi.Instrument(program=voice.program, name=voice.instrument)
+        track.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in voice.notes]
+        midi.instruments.append(track)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def _commit(out: Path, item: RenderedItem, layout: str, sample_rate: int) -> None:
+    """Write an item's files under temporary names, rename them into place, then its record."""
+    state = out / STATE_DIR / "items"
+    if item.files:
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+        try:
+            for rel, wave in item.files.items():
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fmt = "FLAC" if rel.endswith(".flac") else "WAV"
+                sf.write(target, wave, sample_rate, subtype="PCM_16", format=fmt)
+            if item.midi is not None:
+                (staging / _midi_path(item)).write_bytes(item.midi)
+            if layout == "urmp":
+                folder = item.record["folder"]
+                shutil.rmtree(out / folder, ignore_errors=True)
+                os.replace(staging / folder, out / folder)
+            else:
+                for rel in item.files:
+                    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / rel, out / rel)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    _write_json(state / f"{item.index:06d}.json", item.record)
+
+
+def _midi_path(item: RenderedItem) -> str:
+    return next(f for f in item.record["files"] if f.endswith(".mid"))
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+@dataclass
+class SynthSummary:
+    items: int
+    seconds: float
+    rendered: int
+    """Items rendered by this run (the rest were already complete)."""
+    skipped: list[str]
+    manifest: Path
+
+
+def synthesize(out: Path, scores: list[Path], settings: SynthSettings, *, pieces: int | None = None,
+               hours: float | None = None, workers: int = 1,
+               on_progress: Callable[[float], None] | None = None) -> SynthSummary:  # fmt: skip
+    """Render items until `pieces` items or `hours` of audio exist in `out`.
+
+    Hours count the mixes (urmp) or the recordings (solos). `on_progress` gets the
+    fraction done after each item.
+    """
+    if (pieces is None) == (hours is None):
+        raise VimssError("give one of --pieces or --hours")
+    if (pieces is not None and pieces < 1) or (hours is not None and hours <= 0):
+        raise VimssError("--pieces and --hours must be positive")
+    if settings.split != "all":
+        scores = [s for s in scores if split_of(s) == settings.split]
+    if not scores:
+        raise VimssError(f"no score belongs to the '{settings.split}' split; pass --split all")
+    order = score_order(scores, settings.seed)
+    _prepare(out, settings)
+    target = pieces if pieces is not None else hours * 3600.0  # type: ignore[operator]
+    done = 0.0
+    count = rendered = failures_in_a_row = 0
+    skipped: list[str] = []
+    records = []
+    for item in _items(out, order, settings, workers):
+        if item.files or item.record.get("reused"):
+            record = item.record
+            if not item.record.get("reused"):
+                _commit(out, item, settings.layout, settings.sample_rate)
+                rendered += 1
+            record.pop("reused", None)
+            records.append(record)
+            count += 1
+            done += 1 if pieces is not None else _audio_seconds(record)
+            failures_in_a_row = 0
+        else:
+            if not item.record.get("reused"):
+                _write_json(out / STATE_DIR / "items" / f"{item.index:06d}.json", item.record)
+            skipped.append(f"{item.record['score']}: {item.record['skipped']}")
+            failures_in_a_row += 1
+            if failures_in_a_row >= len(order):
+                raise VimssError(f"no usable score: {skipped[-1]}")
+        if on_progress:
+            on_progress(min(1.0, done / target))
+        if done >= target:
+            break
+    manifest = out / "manifest.json"
+    _write_json(manifest, {"settings": asdict(settings), "items": records})
+    return SynthSummary(count, sum(_audio_seconds(r) for r in records), rendered, skipped, manifest)
+
+
+def score_order(scores: list[Path], seed: int) -> list[Path]:
+    """Scores shuffled within each top folder (composer) and taken from the folders in
+    turn, so the corpus' 1,318 Palestrina mass sections do not crowd out the quartets."""
+    rng = random.Random(seed)
+    root = Path(os.path.commonpath([s.parent for s in scores]))
+    groups: dict[str, list[Path]] = {}
+    for path in sorted(scores, key=score_name):
+        top = path.relative_to(root).parts
+        groups.setdefault(top[0] if len(top) > 1 else "", []).append(path)
+    queues = [rng.sample(group, len(group)) for _, group in sorted(groups.items())]
+    order = []
+    while any(queues):
+        for queue in rng.sample(queues, len(queues)):
+            if queue:
+                order.append(queue.pop())
+    return order
+
+
+def _audio_seconds(record: dict) -> float:
+    audio = [f for f in record["files"] if not f.endswith(".mid") and "/AuSep_" not in f]
+    return record["seconds"] * len(audio)
+
+
+def _prepare(out: Path, settings: SynthSettings) -> None:
+    """Create `out`, or check that an existing run used the same settings."""
+    try:
+        (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise VimssError(f"cannot create output folder {out}: {err.strerror}") from None
+    saved = out / STATE_DIR / "settings.json"
+    current = {**asdict(settings), "soundfonts": [Path(s).name for s in settings.soundfonts]}
+    if saved.is_file():
+        previous = json.loads(saved.read_text())
+        if previous != current:
+            changed = sorted(k for k in current if previous.get(k) != current[k])
+            raise VimssError(f"{out} was made with other settings ({', '.join(changed)}); use a new folder")
+    else:
+        _write_json(saved, current)
+    if not os.access(out, os.W_OK):
+        raise VimssError(f"output folder is not writable: {out}")
+
+
+def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int) -> Iterator[RenderedItem]:
+    """Items in index order: complete ones from their records, the rest rendered
+    (in `workers` processes, a few ahead of the one being committed)."""
+
+    def existing(index: int) -> RenderedItem | None:
+        path = out / STATE_DIR / "items" / f"{index:06d}.json"
+        if not path.is_file():
+            return None
+        record = json.loads(path.read_text())
+        if not all((out / f).is_file() for f in record.get("files", [])):
+            return None
+        return RenderedItem(index, {**record, "reused": True}, {})
+
+    def score(index: int) -> Path:
+        return order[index % len(order)]
+
+    if workers <= 1:
+        index = 0
+        while True:
+            yield existing(index) or render_item(index, score(index), settings)
+            index += 1
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: dict[int, Future | RenderedItem] = {}
+        next_index = 0
+        index = 0
+        try:
+            while True:
+                while len(pending) < 2 * workers:
+                    found = existing(next_index)
+                    pending[next_index] = found or pool.submit(render_item, next_index, score(next_index), settings)
+                    next_index += 1
+                job = pending.pop(index)
+                yield job if isinstance(job, RenderedItem) else job.result()
+                index += 1
+        finally:
+            for job in pending.values():
+                if isinstance(job, Future):
+                    job.cancel()
