@@ -51,8 +51,10 @@ def bundled_models() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file())
 
 
-def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", half: bool = False) -> Path:
-    """Write a checkpoint folder atomically (a temporary sibling renamed into place)."""
+def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", half: bool = False,
+                    extra: dict[str, bytes] | None = None) -> Path:  # fmt: skip
+    """Write a checkpoint folder atomically (a temporary sibling renamed into place);
+    `extra` files (e.g. a training state) land in the same folder in the same rename."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -64,6 +66,8 @@ def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", hal
         }
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"library": LIBRARY})
         (tmp / CARD_FILE).write_text(card or model_card(folder.name, model.config))
+        for name, data in (extra or {}).items():
+            (tmp / name).write_bytes(data)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

@@ -307,6 +307,64 @@ def synth(
 
 
 @app.command()
+def train(
+    data: Annotated[list[Path], typer.Option("--data", help="Solos- or URMP-layout folder; repeat to combine.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: latest/, best/, log.csv, train_config.json.")] = Path(
+        "runs/vimss"
+    ),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help='JSON: {"model": {...}, "steps": ..., ...} (see TrainConfig).')
+    ] = None,
+    val_data: Annotated[
+        list[Path] | None, typer.Option("--val-data", help="Folder for the fixed validation mixes (default: --data).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Total optimisation steps.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Mixtures per step (per process under torchrun).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
+    conditioning: Annotated[str | None, typer.Option(help="Model conditioning (none, film-encoder, label-multiply, …).")] = None,
+    mask: Annotated[str | None, typer.Option(help="ratio (L2 loss) or binary (BCE loss).")] = None,
+    validate_every: Annotated[int | None, typer.Option(help="Steps between validations and checkpoints.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for weights and data.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from latest/.")] = False,
+    device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
+    workers: Annotated[int, typer.Option(help="Data-loading processes.")] = 2,
+) -> None:
+    """Train a model on mix-and-separate mixtures (torchrun for several GPUs or nodes)."""
+    with user_errors():
+        from dataclasses import replace
+
+        from .config import ModelConfig
+        from .train import TrainConfig, with_overrides
+        from .train import train as run_training
+
+        if resume and config is None and (out / "train_config.json").is_file():
+            config = out / "train_config.json"
+        base = TrainConfig.load(config) if config else TrainConfig()
+        model_config = base.model
+        if conditioning is not None:
+            model_config = replace(model_config, conditioning=conditioning, context="none" if conditioning == "none" else "labels")
+        if mask is not None:
+            model_config = replace(model_config, mask=mask)
+        settings = with_overrides(base, model=ModelConfig.from_dict(model_config.to_dict()), steps=steps,
+                                  batch_size=batch_size, lr=lr, validate_every=validate_every, seed=seed)  # fmt: skip
+        rank = int(os.environ.get("RANK", "0"))
+        with _progress(rank == 0 and sys.stderr.isatty()) as progress:
+            task = progress.add_task("training", total=settings.steps)
+
+            def on_step(step: int, total: int, loss: float) -> None:
+                progress.update(task, completed=step, description=f"training (loss {loss:.4f})")
+
+            result = run_training(data, out, settings, val_data=val_data, resume=resume, device=device.value,
+                                  workers=workers, on_step=on_step)  # fmt: skip
+        if rank == 0:
+            out_console.print(
+                f"step {settings.steps}: validation SI-SDR {result.si_sdr:.2f} dB "
+                f"({result.si_sdri:+.2f} dB over the mix); checkpoints in {out}/latest and {out}/best",
+                highlight=False,
+            )
+
+
+@app.command()
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
     """List bundled models and vimss models in the Hugging Face cache."""
     with user_errors():

@@ -1,10 +1,13 @@
-"""Training data: the Solos layout and the paper's on-the-fly mix-and-separate.
+"""Training data: the Solos and URMP layouts, mixed on the fly.
 
 Solos (real, or written by `vimss synth --layout solos`) keeps one folder per
 instrument, named as in the instrument table (`Violin/`, `DoubleBass/`, …), with
 single-instrument recordings inside. A mixture is made as in the paper (Sec. 3):
 pick 2..N instrument classes, a random segment of one recording of each, scale each
-segment to peak 1, sum, and divide by the number of sources.
+segment to peak 1, sum, and divide by the number of sources. URMP-layout pieces give
+what Solos cannot: parts that play together, in time and in harmony (`PieceSegments`).
+Every dataset here returns item i identically for a given seed, so training resumes
+on exactly the data it would have seen.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import torch
 from .audio import SOUNDFILE_EXTENSIONS, to_model_input
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .errors import VimssError
-from .instruments import INSTRUMENTS, N_INSTRUMENTS
+from .instruments import INSTRUMENTS, N_INSTRUMENTS, index, instrument
+from .urmp import Piece
 
 SILENCE_PEAK = 1e-3
 """A segment whose peak is below this (-60 dBFS) is rejected as silent."""
@@ -96,11 +100,68 @@ class MixAndSeparate(torch.utils.data.Dataset):
             path = rng.choice(files)
             frames, rate = _frames_and_rate(path)
             length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
-            start = rng.randint(0, max(0, frames - length))
-            block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
-            wave = to_model_input(torch.from_numpy(block.T.copy()), sr, SAMPLE_RATE)[:SEGMENT_SAMPLES]
-            wave = torch.nn.functional.pad(wave, (0, SEGMENT_SAMPLES - wave.shape[-1]))
+            wave = read_segment(path, rng.randint(0, max(0, frames - length)))
             peak = wave.abs().max()
             if peak >= SILENCE_PEAK:
                 return wave / peak
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among {files[0].parent}")
+
+
+def read_segment(path: Path, start: int) -> torch.Tensor:
+    """SEGMENT_SAMPLES at 11025 Hz mono from frame `start` (at the file's rate), zero-padded."""
+    frames, rate = _frames_and_rate(path)
+    length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
+    block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
+    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, SAMPLE_RATE)[:SEGMENT_SAMPLES]
+    return torch.nn.functional.pad(wave, (0, SEGMENT_SAMPLES - wave.shape[-1]))
+
+
+class PieceSegments(torch.utils.data.Dataset):
+    """Segments of URMP-layout pieces: every player of the piece, in time, at the
+    piece's own balance changed by a random gain of up to `gain_db` per source; players
+    of one instrument are summed; the mixture is scaled to peak 1. Labels are the
+    piece's instruments, as `vimss evaluate` gives them."""
+
+    def __init__(self, pieces: list[Piece], size: int, *, seed: int = 0, gain_db: float = 6.0,
+                 max_tries: int = 20) -> None:  # fmt: skip
+        if not pieces:
+            raise VimssError("no URMP-layout pieces to train on")
+        self.pieces, self.size, self.seed, self.gain_db, self.max_tries = pieces, size, seed, gain_db, max_tries
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, item: int) -> Example:
+        rng = random.Random(self.seed * 1_000_003 + item)
+        for _ in range(self.max_tries):
+            piece = rng.choice(self.pieces)
+            stems = [p for inst in piece.instruments for p in piece.sources[inst]]
+            frames, rate = min(_frames_and_rate(p) for p in stems)
+            length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
+            start = rng.randint(0, max(0, frames - length))
+            sources = torch.zeros(N_INSTRUMENTS, SEGMENT_SAMPLES)
+            for inst in piece.instruments:
+                gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
+                sources[index(instrument(inst))] = gain * sum(read_segment(p, start) for p in piece.sources[inst])
+            mix = sources.sum(0)
+            peak = mix.abs().max()
+            if peak >= SILENCE_PEAK:
+                labels = torch.zeros(N_INSTRUMENTS)
+                labels[[index(instrument(i)) for i in piece.instruments]] = 1.0
+                return Example(mix / peak, sources / peak, labels)
+        raise VimssError(f"no non-silent segment found in {self.max_tries} tries among the URMP pieces")
+
+
+class Blend(torch.utils.data.Dataset):
+    """Item i comes from one of several datasets, chosen by `weights` and the seed."""
+
+    def __init__(self, datasets: list[torch.utils.data.Dataset], weights: list[float], size: int, seed: int = 0) -> None:
+        self.datasets, self.weights, self.size, self.seed = datasets, weights, size, seed
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, item: int) -> Example:
+        rng = random.Random(self.seed * 1_000_003 + item)
+        dataset = rng.choices(self.datasets, self.weights)[0]
+        return dataset[item]

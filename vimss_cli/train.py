@@ -1,0 +1,394 @@
+"""`vimss train`: mix-and-separate training for every model of the family.
+
+Ratio-mask models learn the ideal ratio masks |S_k| / sum_j |S_j| with an L2 loss,
+binary-mask models the ideal binary masks with binary cross-entropy; both losses are
+weighted by the mixture magnitude (relative to its mean), so loud bins count more
+than bins that are silent anyway. Adam, learning rate halved when the validation loss
+stops improving, a fixed validation set, checkpoints `latest/` (with the training
+state, to resume) and `best/` (highest validation SI-SDR improvement) as Hub-style
+folders, and `log.csv`. Step s always trains on the same examples (datasets are
+indexed by seed and position), so `--resume` continues exactly where a run stopped.
+Under `torchrun`, each process takes its share of every batch (DistributedDataParallel;
+gloo on CPU, NCCL on GPUs).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from .checkpoints import WEIGHTS_FILE, model_card, save_pretrained
+from .config import ModelConfig
+from .constants import SEGMENT_SAMPLES
+from .data import Blend, MixAndSeparate, PieceSegments, solos_recordings
+from .errors import VimssError
+from .instruments import INSTRUMENTS
+from .metrics import is_silent, si_sdr
+from .spectral import istft, stft
+from .unet import ConditionedUNet, build_model
+from .urmp import urmp_pieces
+
+STATE_TENSORS = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+LOG_FIELDS = ("step", "examples", "train_loss", "val_loss", "val_si_sdr", "val_si_sdri", "lr", "max_sources", "seconds")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters; `model` is the ModelConfig saved with every checkpoint."""
+
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(conditioning="label-multiply", context="labels"))
+    steps: int = 20000
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    min_sources: int = 2
+    max_sources: int = 7
+    curriculum: bool = False
+    """Start with min_sources and allow one more source whenever validation stalls."""
+    noise: float = 0.0
+    """Share of mixtures that get white noise at 20-40 dB SNR (not a source: masks must ignore it)."""
+    aligned_share: float = 0.5
+    """Share of examples from URMP-layout pieces when both layouts are given."""
+    validate_every: int = 500
+    validation_size: int = 128
+    plateau_patience: int = 2
+    """Validations without improvement before the learning rate is halved."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, dict):
+            object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
+        if not 2 <= self.min_sources <= self.max_sources <= len(INSTRUMENTS):
+            raise VimssError(f"train config: need 2 <= min_sources <= max_sources <= 13, got {self.min_sources}..{self.max_sources}")
+        for name in ("steps", "batch_size", "validate_every", "validation_size"):
+            if getattr(self, name) < 1:
+                raise VimssError(f"train config: {name} must be at least 1")
+        if not (self.lr > 0 and 0 <= self.noise <= 1 and 0 <= self.aligned_share <= 1):
+            raise VimssError("train config: lr must be positive, noise and aligned_share within [0, 1]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}, "model": self.model.to_dict()}
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise VimssError(f"config file not found: {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise VimssError(f"{path}: not valid JSON ({err})") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known) if isinstance(data, dict) else ["(not an object)"]
+        if unknown:
+            raise VimssError(f"{path}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        try:
+            return cls(**data)
+        except VimssError as err:
+            raise VimssError(f"{path}: {err}") from None
+        except (TypeError, ValueError) as err:
+            raise VimssError(f"{path}: {err}") from None
+
+
+def training_data(dirs: list[Path], config: TrainConfig, size: int, seed: int, max_sources: int) -> torch.utils.data.Dataset:
+    """Mixtures from Solos-layout folders (mix-and-separate) and URMP-layout folders (pieces)."""
+    solos: dict[int, list[Path]] = {}
+    pieces = []
+    for folder in dirs:
+        if not folder.is_dir():
+            raise VimssError(f"dataset folder not found: {folder}")
+        if any((folder / inst.solos_folder).is_dir() for inst in INSTRUMENTS):
+            for k, files in solos_recordings(folder).items():
+                solos.setdefault(k, []).extend(files)
+        else:
+            pieces += urmp_pieces(folder)[0]
+    parts: list[torch.utils.data.Dataset] = []
+    weights = []
+    if solos:
+        parts.append(MixAndSeparate(solos, size, min_sources=min(config.min_sources, max_sources),
+                                    max_sources=max_sources, seed=seed))  # fmt: skip
+        weights.append(1.0 - config.aligned_share if pieces else 1.0)
+    if pieces:
+        parts.append(PieceSegments(pieces, size, seed=seed))
+        weights.append(config.aligned_share if solos else 1.0)
+    return parts[0] if len(parts) == 1 else Blend(parts, weights, size, seed)
+
+
+def mask_loss(masks: torch.Tensor, sources_spec: torch.Tensor, mix_mag: torch.Tensor, binary: bool) -> torch.Tensor:
+    """Mixture-magnitude-weighted L2 on ideal ratio masks, or BCE on ideal binary masks.
+
+    masks (B, K, F, T) in [0, 1]; sources_spec (B, K, F, T) source magnitudes; mix_mag (B, F, T).
+    """
+    weight = (mix_mag / mix_mag.mean(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).unsqueeze(1)
+    total = sources_spec.sum(1, keepdim=True)
+    if binary:
+        target = ((sources_spec == sources_spec.amax(1, keepdim=True)) & (sources_spec > 0)).to(masks.dtype)
+        return F.binary_cross_entropy(masks.clamp(1e-6, 1 - 1e-6), target, weight.expand_as(masks))
+    target = sources_spec / total.clamp_min(1e-8)
+    return (weight * (masks - target) ** 2).mean()
+
+
+@dataclass
+class Validation:
+    loss: float
+    si_sdr: float
+    si_sdri: float
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    best: float = -math.inf
+    max_sources: int = 7
+    stale: int = 0
+    """Validations since the validation loss last improved (for the curriculum)."""
+    best_loss: float = math.inf
+    seconds: float = 0.0
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank), joining the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _device(choice: str, local_rank: int) -> torch.device:
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda":
+        if not torch.cuda.is_available():
+            raise VimssError("--device cuda: no CUDA GPU is available")
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def _forward(model: torch.nn.Module, mix: torch.Tensor, labels: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masks, mixture STFT) for a batch of mixtures."""
+    spec = stft(mix)
+    context = labels if config.context == "labels" else None
+    return model(spec.abs(), context), spec
+
+
+def _examples_seed(config: TrainConfig, validation: bool) -> int:
+    return config.seed * 2 + (1 if validation else 0)
+
+
+def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: list[Path] | None = None,
+          resume: bool = False, device: str = "auto", workers: int = 2,
+          on_step: Callable[[int, int, float], None] | None = None) -> Validation:  # fmt: skip
+    """Train until `config.steps`; returns the last validation. See the module docstring."""
+    rank, world, local_rank = _distributed()
+    dev = _device(device, local_rank)
+    run_dir = Path(run_dir)
+    latest = run_dir / "latest"
+    val_set = training_data(val_data or data, config, config.validation_size, _examples_seed(config, True), config.max_sources)
+    training_data(data, config, 1, 0, config.max_sources)  # reads the folders now: bad data fails before any file is written
+    if rank == 0:
+        if latest.exists() and not resume:
+            raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+        if resume and not (latest / STATE_JSON).is_file():
+            raise VimssError(f"nothing to resume: {latest} has no training state")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
+    torch.manual_seed(config.seed)
+    model = build_model(config.model).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.plateau_patience)
+    state = TrainState(max_sources=config.min_sources if config.curriculum else config.max_sources)
+    if resume:
+        state = _load_state(latest, config, model, optimizer, scheduler)
+    elif rank == 0:
+        (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        _truncate_log(run_dir / "log.csv", 0)
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    last = Validation(math.nan, math.nan, math.nan)
+    started = time.monotonic() - state.seconds
+    while state.step < config.steps:
+        stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
+        dataset = training_data(data, config, (stop * world + world) * config.batch_size,
+                                _examples_seed(config, False), state.max_sources)  # fmt: skip
+        # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
+        indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)]
+        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
+                                             num_workers=workers, shuffle=False)  # fmt: skip
+        net.train()
+        losses = []
+        for batch in loader:
+            mix, sources, labels = (t.to(dev) for t in batch)
+            mix = _add_noise(mix, config, state.step * world + rank)
+            masks, _ = _forward(net, mix, labels, config.model)
+            loss = mask_loss(masks, stft(sources).abs(), stft(mix).abs(), config.model.mask == "binary")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            state.step += 1
+            if on_step:
+                on_step(state.step, config.steps, loss.item())
+        last = validate(model, val_set, config, dev, rank, world, workers)
+        scheduler.step(last.loss)
+        _update_curriculum(state, last, config)
+        improved = last.si_sdri > state.best
+        state.best = max(state.best, last.si_sdri)
+        state.seconds = time.monotonic() - started
+        if rank == 0:
+            _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
+            _append_log(run_dir / "log.csv", state, config, sum(losses) / max(1, len(losses)), last,
+                        optimizer.param_groups[0]["lr"])  # fmt: skip
+    return last
+
+
+def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.Tensor:
+    """White noise at 20-40 dB SNR on a `config.noise` share of the batch (seeded by position)."""
+    if config.noise <= 0:
+        return mix
+    gen = torch.Generator().manual_seed(config.seed * 1_000_003 + position)
+    chosen = (torch.rand(mix.shape[0], generator=gen) < config.noise).to(mix.device)
+    snr_db = (20 + 20 * torch.rand(mix.shape[0], generator=gen)).to(mix.device)
+    noise = torch.randn(mix.shape, generator=gen).to(mix.device)
+    power = mix.pow(2).mean(-1, keepdim=True)
+    noise = noise * (power / 10 ** (snr_db.unsqueeze(-1) / 10)).sqrt()
+    return mix + chosen.unsqueeze(-1) * noise
+
+
+@torch.inference_mode()
+def validate(model: ConditionedUNet, dataset: torch.utils.data.Dataset, config: TrainConfig, dev: torch.device,
+             rank: int = 0, world: int = 1, workers: int = 0) -> Validation:  # fmt: skip
+    """Loss and SI-SDR (and its improvement over the mix) of present, non-silent sources on the fixed set."""
+    model.eval()
+    subset = torch.utils.data.Subset(dataset, range(rank, len(dataset), world))
+    loader = torch.utils.data.DataLoader(subset, batch_size=config.batch_size, num_workers=workers)
+    totals = torch.zeros(4, dtype=torch.float64)  # loss sum, examples, SI-SDR sum, SI-SDRi sum (per source: count below)
+    count = torch.zeros(1, dtype=torch.float64)
+    for batch in loader:
+        mix, sources, labels = (t.to(dev) for t in batch)
+        masks, spec = _forward(model, mix, labels, config.model)
+        if config.model.mask == "binary":
+            applied = (masks > 0.5).to(masks.dtype)
+        else:
+            applied = masks
+        loss = mask_loss(masks, stft(sources).abs(), spec.abs(), config.model.mask == "binary")
+        totals[0] += loss.item() * mix.shape[0]
+        totals[1] += mix.shape[0]
+        estimates = istft(applied * spec.unsqueeze(1), SEGMENT_SAMPLES)
+        present = (labels > 0) & ~is_silent(sources)
+        scores = si_sdr(sources, estimates)[present]
+        baseline = si_sdr(sources, mix.unsqueeze(1).expand_as(sources))[present]
+        totals[2] += scores.sum().cpu()
+        totals[3] += (scores - baseline).sum().cpu()
+        count += present.sum().cpu()
+    if world > 1:
+        dist.all_reduce(totals)
+        dist.all_reduce(count)
+    n = max(1.0, count.item())
+    return Validation(totals[0].item() / max(1.0, totals[1].item()), totals[2].item() / n, totals[3].item() / n)
+
+
+def _update_curriculum(state: TrainState, result: Validation, config: TrainConfig) -> None:
+    if result.loss < state.best_loss:
+        state.best_loss, state.stale = result.loss, 0
+        return
+    state.stale += 1
+    if config.curriculum and state.stale >= config.plateau_patience and state.max_sources < config.max_sources:
+        state.max_sources += 1
+        state.stale = 0
+
+
+def _card(config: TrainConfig, state: TrainState, result: Validation, which: str) -> str:
+    details = (
+        f"Checkpoint `{which}` of `vimss train` after {state.step} steps of batch {config.batch_size} "
+        f"({state.seconds / 60:.1f} min). Validation: loss {result.loss:.5f}, SI-SDR {result.si_sdr:.2f} dB, "
+        f"SI-SDR improvement {result.si_sdri:+.2f} dB over the mix."
+    )
+    return model_card(which, config.model, details)
+
+
+def _save(model: ConditionedUNet, optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState,
+          config: TrainConfig, run_dir: Path, result: Validation, improved: bool) -> None:  # fmt: skip
+    opt_state = optimizer.state_dict()
+    tensors = {f"optimizer.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items() for k, v in s.items()}
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    meta = {
+        "state": asdict(state),
+        "param_groups": opt_state["param_groups"],
+        "scheduler": scheduler.state_dict(),
+        "train_config": config.to_dict(),
+    }
+    extra = {STATE_TENSORS: save_tensors(tensors), STATE_JSON: json.dumps(meta, indent=1).encode()}
+    save_pretrained(model, run_dir / "latest", card=_card(config, state, result, "latest"), extra=extra)
+    if improved:
+        save_pretrained(model, run_dir / "best", card=_card(config, state, result, "best"))
+
+
+def _load_state(folder: Path, config: TrainConfig, model: ConditionedUNet, optimizer: torch.optim.Optimizer,
+                scheduler: Any) -> TrainState:  # fmt: skip
+    """Restore model, optimizer, scheduler, RNG and counters from `latest/` (safetensors + JSON only)."""
+    meta = json.loads((folder / STATE_JSON).read_text())
+    saved = meta["train_config"]
+    if saved != json.loads(json.dumps(config.to_dict())):
+        changed = sorted(k for k in saved if saved.get(k) != json.loads(json.dumps(config.to_dict())).get(k))
+        if set(changed) - {"steps"}:
+            raise VimssError(f"--resume with a different config ({', '.join(changed)}); only steps may change")
+    weights = load_tensors((folder / WEIGHTS_FILE).read_bytes())
+    model.load_state_dict(weights)
+    tensors = load_tensors((folder / STATE_TENSORS).read_bytes())
+    per_param: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            per_param.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": per_param, "param_groups": meta["param_groups"]})
+    scheduler.load_state_dict(meta["scheduler"])
+    torch.set_rng_state(tensors["rng.cpu"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    state = TrainState(**meta["state"])
+    _truncate_log(folder.parent / "log.csv", state.step)
+    return state
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Keep the log's rows up to `step` (a resumed run rewrites what came after its checkpoint)."""
+    rows = []
+    if path.is_file():
+        with path.open() as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _append_log(path: Path, state: TrainState, config: TrainConfig, train_loss: float, result: Validation, lr: float) -> None:
+    with path.open("a", newline="") as f:
+        csv.DictWriter(f, LOG_FIELDS).writerow({
+            "step": state.step, "examples": state.step * config.batch_size, "train_loss": f"{train_loss:.6f}",
+            "val_loss": f"{result.loss:.6f}", "val_si_sdr": f"{result.si_sdr:.3f}", "val_si_sdri": f"{result.si_sdri:.3f}",
+            "lr": f"{lr:.3g}", "max_sources": state.max_sources, "seconds": f"{state.seconds:.1f}",
+        })  # fmt: skip
+
+
+def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
+    """The config with the given fields replaced (None means keep)."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
