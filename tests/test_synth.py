@@ -101,11 +101,12 @@ def test_solos_layout_is_read_by_training(tmp_path, scores):
 
 
 def test_same_seed_same_bytes_whatever_the_workers_and_resume_skips_done_items(tmp_path, scores):
-    files = sorted(scores.iterdir())
+    files = [write_score(scores / "solo.mid", [[60, 62, 64]]), *sorted(scores.iterdir())]  # solo.mid: skipped
     one = synthesize(tmp_path / "a", files, settings("urmp", seed=5), pieces=3, workers=1)
     synthesize(tmp_path / "b", files, settings("urmp", seed=5), pieces=2, workers=2)
     resumed = synthesize(tmp_path / "b", files, settings("urmp", seed=5), pieces=3, workers=2)
     assert resumed.rendered == 1 and one.rendered == 3
+    assert resumed.skipped == one.skipped and any("solo.mid" in note for note in one.skipped)
 
     def contents(root: Path) -> dict[str, bytes]:
         return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.wav"))}

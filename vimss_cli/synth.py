@@ -359,7 +359,7 @@ def synthesize(out: Path, scores: list[Path], settings: SynthSettings, *, pieces
     skipped: list[str] = []
     records = []
     for item in _items(out, order, settings, workers):
-        if item.files or item.record.get("reused"):
+        if "skipped" not in item.record:
             record = item.record
             if not item.record.get("reused"):
                 _commit(out, item, settings.layout, settings.sample_rate)

@@ -252,7 +252,7 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         state.seconds = time.monotonic() - started
         if rank == 0:
             _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
-            _append_log(run_dir / "log.csv", state, config, sum(losses) / max(1, len(losses)), last,
+            _append_log(run_dir / "log.csv", state, config.batch_size * world, sum(losses) / max(1, len(losses)), last,
                         optimizer.param_groups[0]["lr"])  # fmt: skip
     return last
 
@@ -304,7 +304,7 @@ def validate(model: ConditionedUNet, dataset: torch.utils.data.Dataset, config: 
 
 
 def _update_curriculum(state: TrainState, result: Validation, config: TrainConfig) -> None:
-    if result.loss < state.best_loss:
+    if result.loss < state.best_loss * (1 - 1e-3):  # a relative improvement, as the LR scheduler counts one
         state.best_loss, state.stale = result.loss, 0
         return
     state.stale += 1
@@ -380,10 +380,10 @@ def _truncate_log(path: Path, step: int) -> None:
         writer.writerows(rows)
 
 
-def _append_log(path: Path, state: TrainState, config: TrainConfig, train_loss: float, result: Validation, lr: float) -> None:
+def _append_log(path: Path, state: TrainState, batch: int, train_loss: float, result: Validation, lr: float) -> None:
     with path.open("a", newline="") as f:
         csv.DictWriter(f, LOG_FIELDS).writerow({
-            "step": state.step, "examples": state.step * config.batch_size, "train_loss": f"{train_loss:.6f}",
+            "step": state.step, "examples": state.step * batch, "train_loss": f"{train_loss:.6f}",
             "val_loss": f"{result.loss:.6f}", "val_si_sdr": f"{result.si_sdr:.3f}", "val_si_sdri": f"{result.si_sdri:.3f}",
             "lr": f"{lr:.3g}", "max_sources": state.max_sources, "seconds": f"{state.seconds:.1f}",
         })  # fmt: skip

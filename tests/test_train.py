@@ -1,0 +1,172 @@
+"""`vimss train` with tiny configurations on generated Solos- and URMP-layout data."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from safetensors.torch import load_file
+from test_cli import assert_one_line_error, vimss
+from urmp_fixture import write_dataset
+
+from vimss_cli.checkpoints import load_model
+from vimss_cli.config import ModelConfig
+from vimss_cli.constants import SEGMENT_SAMPLES
+from vimss_cli.data import PieceSegments
+from vimss_cli.instruments import index, instrument
+from vimss_cli.spectral import stft
+from vimss_cli.train import TrainConfig, mask_loss, train
+from vimss_cli.urmp import urmp_pieces
+
+TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}
+
+
+def tiny(**overrides) -> TrainConfig:
+    model = ModelConfig(**{**TINY_MODEL, **overrides.pop("model", {})})
+    return TrainConfig(**{"model": model, "steps": 4, "batch_size": 2, "validate_every": 2, "validation_size": 4,
+                          "max_sources": 3, **overrides})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def solos(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("solos")
+    rng = np.random.default_rng(0)
+    t = np.arange(11025 * 8) / 11025
+    for folder, f0 in (("Violin", 660.0), ("Cello", 130.0), ("Flute", 880.0)):
+        (root / folder).mkdir()
+        wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 5)) * (1 + 0.3 * np.sin(2 * np.pi * t))
+        sf.write(root / folder / "rec.flac", 0.3 * wave + 1e-3 * rng.standard_normal(len(t)), 11025)
+    return root
+
+
+@pytest.fixture(scope="module")
+def urmp(tmp_path_factory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("urmp"))
+
+
+def test_ideal_ratio_masks_have_zero_loss_and_others_do_not():
+    sources = torch.randn(2, 13, 4096) * (torch.arange(13) < 3).view(1, 13, 1)
+    spec = stft(sources).abs()
+    mix = stft(sources.sum(1)).abs()
+    ideal = spec / spec.sum(1, keepdim=True).clamp_min(1e-8)
+    assert mask_loss(ideal, spec, mix, binary=False) == 0
+    assert mask_loss(torch.full_like(ideal, 0.5), spec, mix, binary=False) > 0.01
+    ibm = ((spec == spec.amax(1, keepdim=True)) & (spec > 0)).float()
+    assert mask_loss(ibm, spec, mix, binary=True) < 1e-4 < mask_loss(1 - ibm, spec, mix, binary=True)
+
+
+def test_piece_segments_are_aligned_sources_of_the_piece(urmp):
+    pieces = urmp_pieces(urmp)[0]
+    data = PieceSegments(pieces, size=6, seed=0)
+    for i in range(len(data)):
+        mix, sources, labels = data[i]
+        assert mix.shape == (SEGMENT_SAMPLES,) and sources.shape == (13, SEGMENT_SAMPLES)
+        torch.testing.assert_close(sources.sum(0), mix, atol=1e-5, rtol=0)
+        assert mix.abs().max() == pytest.approx(1.0)
+        present = {k for k in range(13) if labels[k]}
+        assert present in [{index(instrument(a)) for a in p.instruments} for p in pieces]
+        assert all(sources[k].abs().max() == 0 for k in range(13) if k not in present)
+    assert torch.equal(data[3].mix, PieceSegments(pieces, size=6, seed=0)[3].mix)
+
+
+def test_training_writes_checkpoints_and_a_log_that_separate_can_use(tmp_path, solos, urmp):
+    result = train([solos, urmp], tmp_path / "run", tiny(), workers=0)
+    assert np.isfinite(result.loss) and np.isfinite(result.si_sdri)
+    with (tmp_path / "run" / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    assert all(float(r["val_loss"]) > 0 for r in rows)
+    for which in ("latest", "best"):
+        loaded = load_model(str(tmp_path / "run" / which))
+        assert loaded.model.config.conditioning == "label-multiply"
+    assert json.loads((tmp_path / "run" / "train_config.json").read_text())["steps"] == 4
+    stems = tmp_path / "stems"
+    cli = vimss("separate", solos / "Violin" / "rec.flac", "-i", "vn,vc", "-m", tmp_path / "run" / "best", "-o", stems)
+    assert cli.exit_code == 0, cli.output
+    assert sorted(p.name for p in (stems / "best" / "rec").iterdir()) == ["vc.wav", "vn.wav"]
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path, solos):
+    config = tiny(steps=6, noise=0.5, model={"dropout": 0.5})
+    train([solos], tmp_path / "whole", config, workers=0)
+    train([solos], tmp_path / "parts", tiny(steps=2, noise=0.5, model={"dropout": 0.5}), workers=0)
+    train([solos], tmp_path / "parts", config, resume=True, workers=0)
+    whole = load_file(tmp_path / "whole" / "latest" / "model.safetensors")
+    parts = load_file(tmp_path / "parts" / "latest" / "model.safetensors")
+    assert whole.keys() == parts.keys()
+    for key in whole:
+        torch.testing.assert_close(parts[key], whole[key], rtol=0, atol=0, msg=key)
+    logs = [(tmp_path / run / "log.csv").read_text().splitlines() for run in ("whole", "parts")]
+    strip_time = [[",".join(line.split(",")[:-1]) for line in log] for log in logs]
+    assert strip_time[0] == strip_time[1]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"conditioning": "none", "context": "none"},
+        {"conditioning": "film-bottleneck"},
+        {"conditioning": "film-encoder"},
+        {"conditioning": "film-final"},
+        {"mask": "binary"},
+        {"architecture": "multihead-unet", "frequency_scale": "log", "input_scaling": "log"},
+    ],
+)
+def test_every_config_of_the_family_trains(tmp_path, solos, model):
+    before = ModelConfig(**{**TINY_MODEL, **model})
+    train([solos], tmp_path / "run", tiny(steps=2, model=model), workers=0)
+    loaded = load_model(str(tmp_path / "run" / "latest"))
+    assert loaded.model.config == before
+
+
+def test_curriculum_raises_the_number_of_sources_when_validation_stalls(tmp_path, solos):
+    config = tiny(steps=8, lr=1e-9, curriculum=True, plateau_patience=1, validate_every=1)
+    train([solos], tmp_path / "run", config, workers=0)
+    with (tmp_path / "run" / "log.csv").open() as f:
+        counts = [int(r["max_sources"]) for r in csv.DictReader(f)]
+    assert counts[0] == 2 and counts[-1] == 3 and counts == sorted(counts)
+
+
+def test_cli_train_and_its_errors(tmp_path, solos):
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny().to_dict()))
+    ok = vimss("train", "--data", solos, "--config", config, "--out", tmp_path / "run", "--steps", "2", "--workers", "0")
+    assert ok.exit_code == 0, ok.output
+    assert "validation SI-SDR" in ok.stdout
+    again = vimss("train", "--data", solos, "--config", config, "--out", tmp_path / "run", "--workers", "0")
+    assert_one_line_error(again, "already holds a run", "--resume")
+    resumed = vimss("train", "--data", solos, "--out", tmp_path / "run", "--steps", "4", "--resume", "--workers", "0")
+    assert resumed.exit_code == 0, resumed.output
+    assert_one_line_error(vimss("train", "--data", solos, "--out", tmp_path / "new", "--resume"), "nothing to resume")
+    assert_one_line_error(vimss("train", "--data", tmp_path / "missing", "--out", tmp_path / "x"), "dataset folder not found")
+    assert not (tmp_path / "x").exists()
+    config.write_text(json.dumps({"stepz": 3}))
+    assert_one_line_error(vimss("train", "--data", solos, "--config", config), "unknown keys stepz")
+    assert_one_line_error(vimss("train", "--data", solos, "--conditioning", "film-everywhere", "--out", tmp_path / "y"),
+                          "conditioning 'film-everywhere'")  # fmt: skip
+
+
+def test_two_processes_train_with_distributed_data_parallel_on_cpu(tmp_path, solos):
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny(steps=2).to_dict()))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"]
+    run = subprocess.run(
+        [*torchrun, "-m", "vimss_cli", "train", "--data", str(solos), "--config", str(config),
+         "--out", str(tmp_path / "run"), "--workers", "0", "--device", "cpu"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    with (tmp_path / "run" / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [2]
+    assert int(rows[0]["examples"]) == 2 * 2 * 2  # steps x batch x processes
+    assert run.stdout.count("validation SI-SDR") == 1  # only rank 0 reports
+    assert load_model(str(tmp_path / "run" / "latest")).model.config.channels == (4, 8, 16)
