@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from vimss_cli.cli import app
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def vimss(*args: str):
@@ -75,11 +76,21 @@ def test_json_summary_and_several_inputs_and_formats(tmp_path, model_dir, mix_wa
     assert sf.info(out / "tiny-labels" / "clip" / "vn.flac").channels == 1
 
 
-def test_models_lists_nothing_bundled_yet_and_separate_says_so(mix_wav):
+def test_the_bundled_default_separates_with_no_network(tmp_path):
+    """`vimss separate` without --model, as a fresh process with the Hub switched off (and,
+    as root, in a network namespace with no network at all)."""
     listed = vimss("models", "--json")
-    assert listed.exit_code == 0
-    assert all(entry["source"] != "bundled" for entry in json.loads(listed.stdout))
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn"), "no bundled model")
+    assert {"name": "vimss-labels", "source": "bundled"}.items() <= json.loads(listed.stdout)[0].items()
+    command = [sys.executable, "-m", "vimss_cli", "separate", str(ROOT / "examples" / "duet.flac"), "-i", "vn,vc",
+               "-o", str(tmp_path / "sep")]  # fmt: skip
+    if os.geteuid() == 0 and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
+        command = ["unshare", "-n", *command]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "sep" / "vimss-labels" / "duet"
+    assert sorted(p.name for p in folder.iterdir()) == ["vc.wav", "vn.wav"]
+    assert sf.info(folder / "vn.wav").samplerate == 44100
 
 
 @pytest.fixture

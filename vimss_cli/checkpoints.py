@@ -68,6 +68,10 @@ def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", hal
         (tmp / CARD_FILE).write_text(card or model_card(folder.name, model.config))
         for name, data in (extra or {}).items():
             (tmp / name).write_bytes(data)
+        # mkdtemp (and safetensors) create owner-only modes; a checkpoint is meant to be shared.
+        tmp.chmod(0o755)
+        for path in tmp.iterdir():
+            path.chmod(0o644)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
