@@ -21,7 +21,7 @@ for c in label-multiply film-encoder; do
         --out "$RUNS/$c" --steps 200 --workers 0
 done
 $VIMSS train --data "$DATA/solos-train" --val-data "$DATA/urmp-val" --out "$RUNS/label-multiply" --resume \
-    --steps "${STEPS:-3000}" --workers 1
+    --steps "${STEPS:-3000}" --workers 1  # bundled: best/ at step 1300
 .venv/bin/python scripts/bundle_model.py "$RUNS/label-multiply/best" models/vimss-labels \
-    --details models/vimss-labels/README.md
+    --details scripts/vimss-labels-details.md
 .venv/bin/python benchmarks/quality.py --pieces 40

@@ -157,7 +157,7 @@ def test_two_processes_train_with_distributed_data_parallel_on_cpu(tmp_path, sol
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(tiny(steps=2).to_dict()))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     run = subprocess.run(
         [*torchrun, "-m", "vimss_cli", "train", "--data", str(solos), "--config", str(config),
          "--out", str(tmp_path / "run"), "--workers", "0", "--device", "cpu"],
