@@ -217,13 +217,19 @@ def list_models() -> list[ModelEntry]:
     return entries
 
 
-def to_device(loaded: LoadedModel, device: str) -> torch.device:
-    """Resolve `--device auto|cpu|cuda` and move the model there."""
+def resolve_device(device: str, index: int | None = None) -> torch.device:
+    """`--device auto|cpu|cuda` as a torch device (`index`: the GPU of this process under torchrun)."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device not in ("cpu", "cuda"):
         raise VimssError(f"unknown device '{device}' (choose auto, cpu or cuda)")
     if device == "cuda" and not torch.cuda.is_available():
         raise VimssError("--device cuda was asked for, but no CUDA GPU is available")
-    loaded.model.to(device)
-    return torch.device(device)
+    return torch.device(device, index) if device == "cuda" and index is not None else torch.device(device)
+
+
+def to_device(loaded: LoadedModel, device: str) -> torch.device:
+    """Resolve `--device` and move the model there."""
+    dev = resolve_device(device)
+    loaded.model.to(dev)
+    return dev

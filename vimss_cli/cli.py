@@ -333,7 +333,6 @@ def train(
     with user_errors():
         from dataclasses import replace
 
-        from .config import ModelConfig
         from .train import TrainConfig, with_overrides
         from .train import train as run_training
 
@@ -345,8 +344,8 @@ def train(
             model_config = replace(model_config, conditioning=conditioning, context="none" if conditioning == "none" else "labels")
         if mask is not None:
             model_config = replace(model_config, mask=mask)
-        settings = with_overrides(base, model=ModelConfig.from_dict(model_config.to_dict()), steps=steps,
-                                  batch_size=batch_size, lr=lr, validate_every=validate_every, seed=seed)  # fmt: skip
+        settings = with_overrides(base, model=model_config, steps=steps, batch_size=batch_size, lr=lr,
+                                  validate_every=validate_every, seed=seed)  # fmt: skip
         rank = int(os.environ.get("RANK", "0"))
         with _progress(rank == 0 and sys.stderr.isatty()) as progress:
             task = progress.add_task("training", total=settings.steps)

@@ -93,8 +93,6 @@ def load_parts(path: Path) -> list[Part]:
             midi = pretty_midi.PrettyMIDI(str(path))
         else:
             midi = pretty_midi.PrettyMIDI(io.BytesIO(_music21_to_midi(path)))
-    except VimssError:
-        raise
     except Exception as err:  # music21 and mido raise many types for unreadable files
         text = " ".join(str(err).split())[:200] or type(err).__name__
         raise VimssError(f"{path}: cannot read score ({text})") from None

@@ -11,6 +11,7 @@ never on the number of workers, and a rerun skips what is already complete.
 from __future__ import annotations
 
 import ctypes
+import functools
 import io
 import json
 import math
@@ -28,7 +29,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import VimssError
-from .instruments import INSTRUMENTS, Instrument
+from .instruments import INSTRUMENTS, Instrument, instrument
 from .scores import Note, Part, load_parts, score_name, split_of, title_of
 
 LAYOUTS = ("solos", "urmp")
@@ -100,9 +101,11 @@ class Voice:
 class RenderedItem:
     index: int
     record: dict
-    files: dict[str, np.ndarray] = field(repr=False)
-    """Relative path -> mono 16-bit audio."""
-    midi: bytes | None = field(default=None, repr=False)
+    """What manifest.json says of the item (with 'skipped' when its score was unusable)."""
+    files: dict[str, np.ndarray | bytes] = field(repr=False)
+    """Relative path -> mono 16-bit audio, or a file's bytes (the score)."""
+    reused: bool = False
+    """Complete in the output folder already: nothing to write."""
 
 
 def octave_fit(notes: tuple[Note, ...], inst: Instrument) -> tuple[int, int]:
@@ -181,6 +184,7 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
     return [voices[k] for k in range(len(window))]
 
 
+@functools.cache
 def _write_float() -> Callable[..., int]:
     import fluidsynth
 
@@ -246,32 +250,29 @@ def render_item(index: int, score: Path, settings: SynthSettings) -> RenderedIte
     frames = math.ceil(length * settings.sample_rate)
     stems = [render_part(v.notes, v.program, soundfont, settings.sample_rate, reverb, frames) for v in voices]
     record.update(soundfont=Path(soundfont).name, reverb=[round(x, 3) for x in reverb], seconds=frames / settings.sample_rate)
-    files: dict[str, np.ndarray] = {}
+    files: dict[str, np.ndarray | bytes] = {}
     if settings.layout == "urmp":
         stems = [s * 10 ** (v.gain_db / 20) for s, v in zip(stems, voices)]
         scale = MIX_PEAK / max(float(np.abs(sum(stems)).max()), 1e-6)
         stems = [_pcm16(s * scale) for s in stems]
-        title = title_of(score)
-        folder = f"{index + 1:02d}_{title}_{'_'.join(v.instrument for v in voices)}"
+        piece = f"{index + 1:02d}_{title_of(score)}"
+        folder = f"{piece}_{'_'.join(v.instrument for v in voices)}"
         files[f"{folder}/AuMix_{folder}.wav"] = _pcm16(np.sum(stems, axis=0, dtype=np.int32) / 32767.0)
         for n, (voice, stem) in enumerate(zip(voices, stems), 1):
-            files[f"{folder}/AuSep_{n}_{voice.instrument}_{index + 1:02d}_{title}.wav"] = stem
+            files[f"{folder}/AuSep_{n}_{voice.instrument}_{piece}.wav"] = stem
+        files[f"{folder}/Sco_{folder}.mid"] = _score_midi(voices)
         record["folder"] = folder
-        midi = _score_midi(voices)
-        files_midi = {f"{folder}/Sco_{folder}.mid": midi}
     else:
         for n, (voice, stem) in enumerate(zip(voices, stems), 1):
             peak = float(np.abs(stem).max())
             if peak < 1e-4:
                 continue
-            inst = next(i for i in INSTRUMENTS if i.abbr == voice.instrument)
-            files[f"{inst.solos_folder}/{index:06d}p{n}.flac"] = _pcm16(stem * (MIX_PEAK / peak))
-        files_midi = {}
+            files[f"{instrument(voice.instrument).solos_folder}/{index:06d}p{n}.flac"] = _pcm16(stem * (MIX_PEAK / peak))
     record["parts"] = [
         {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)} for voice in voices
     ]
-    record["files"] = sorted([*files, *files_midi])
-    return RenderedItem(index, record, files, next(iter(files_midi.values()), None))
+    record["files"] = sorted(files)
+    return RenderedItem(index, record, files)
 
 
 def _score_midi(voices: list[Voice]) -> bytes:
@@ -289,18 +290,19 @@ def _score_midi(voices: list[Voice]) -> bytes:
 
 
 def _commit(out: Path, item: RenderedItem, layout: str, sample_rate: int) -> None:
-    """Write an item's files under temporary names, rename them into place, then its record."""
-    state = out / STATE_DIR / "items"
+    """Write an item's files under temporary names, rename them into place, then its record
+    (which marks the item complete; a skipped item has only the record)."""
     if item.files:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
         try:
-            for rel, wave in item.files.items():
+            for rel, content in item.files.items():
                 target = staging / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fmt = "FLAC" if rel.endswith(".flac") else "WAV"
-                sf.write(target, wave, sample_rate, subtype="PCM_16", format=fmt)
-            if item.midi is not None:
-                (staging / _midi_path(item)).write_bytes(item.midi)
+                if isinstance(content, bytes):
+                    target.write_bytes(content)
+                else:
+                    fmt = "FLAC" if rel.endswith(".flac") else "WAV"
+                    sf.write(target, content, sample_rate, subtype="PCM_16", format=fmt)
             if layout == "urmp":
                 folder = item.record["folder"]
                 shutil.rmtree(out / folder, ignore_errors=True)
@@ -311,11 +313,11 @@ def _commit(out: Path, item: RenderedItem, layout: str, sample_rate: int) -> Non
                     os.replace(staging / rel, out / rel)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    _write_json(state / f"{item.index:06d}.json", item.record)
+    _write_json(_record_path(out, item.index), item.record)
 
 
-def _midi_path(item: RenderedItem) -> str:
-    return next(f for f in item.record["files"] if f.endswith(".mid"))
+def _record_path(out: Path, index: int) -> Path:
+    return out / STATE_DIR / "items" / f"{index:06d}.json"
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -354,35 +356,31 @@ def synthesize(out: Path, scores: list[Path], settings: SynthSettings, *, pieces
     order = score_order(scores, settings.seed)
     _prepare(out, settings)
     target = pieces if pieces is not None else hours * 3600.0  # type: ignore[operator]
-    done = 0.0
-    count = rendered = failures_in_a_row = 0
+    seconds = 0.0
+    rendered = failures_in_a_row = 0
     skipped: list[str] = []
     records = []
     for item in _items(out, order, settings, workers):
-        if "skipped" not in item.record:
-            record = item.record
-            if not item.record.get("reused"):
-                _commit(out, item, settings.layout, settings.sample_rate)
-                rendered += 1
-            record.pop("reused", None)
-            records.append(record)
-            count += 1
-            done += 1 if pieces is not None else _audio_seconds(record)
-            failures_in_a_row = 0
-        else:
-            if not item.record.get("reused"):
-                _write_json(out / STATE_DIR / "items" / f"{item.index:06d}.json", item.record)
+        if not item.reused:
+            _commit(out, item, settings.layout, settings.sample_rate)
+            rendered += "skipped" not in item.record
+        if "skipped" in item.record:
             skipped.append(f"{item.record['score']}: {item.record['skipped']}")
             failures_in_a_row += 1
             if failures_in_a_row >= len(order):
                 raise VimssError(f"no usable score: {skipped[-1]}")
+        else:
+            records.append(item.record)
+            seconds += _audio_seconds(item.record)
+            failures_in_a_row = 0
+        done = len(records) if pieces is not None else seconds
         if on_progress:
             on_progress(min(1.0, done / target))
         if done >= target:
             break
     manifest = out / "manifest.json"
     _write_json(manifest, {"settings": asdict(settings), "items": records})
-    return SynthSummary(count, sum(_audio_seconds(r) for r in records), rendered, skipped, manifest)
+    return SynthSummary(len(records), seconds, rendered, skipped, manifest)
 
 
 def score_order(scores: list[Path], seed: int) -> list[Path]:
@@ -432,13 +430,13 @@ def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int) 
     (in `workers` processes, a few ahead of the one being committed)."""
 
     def existing(index: int) -> RenderedItem | None:
-        path = out / STATE_DIR / "items" / f"{index:06d}.json"
+        path = _record_path(out, index)
         if not path.is_file():
             return None
         record = json.loads(path.read_text())
         if not all((out / f).is_file() for f in record.get("files", [])):
             return None
-        return RenderedItem(index, {**record, "reused": True}, {})
+        return RenderedItem(index, record, {}, reused=True)
 
     def score(index: int) -> Path:
         return order[index % len(order)]

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from .checkpoints import WEIGHTS_FILE, model_card, save_pretrained
+from .checkpoints import WEIGHTS_FILE, model_card, resolve_device, save_pretrained
 from .config import ModelConfig
 from .constants import SEGMENT_SAMPLES
 from .data import Blend, MixAndSeparate, PieceSegments, solos_recordings
@@ -39,7 +39,7 @@ from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
 from .spectral import istft, stft
 from .unet import ConditionedUNet, build_model
-from .urmp import urmp_pieces
+from .urmp import Piece, urmp_pieces
 
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -97,16 +97,24 @@ class TrainConfig:
             raise VimssError(f"{path}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         try:
             return cls(**data)
-        except VimssError as err:
-            raise VimssError(f"{path}: {err}") from None
-        except (TypeError, ValueError) as err:
+        except (VimssError, TypeError, ValueError) as err:
             raise VimssError(f"{path}: {err}") from None
 
 
-def training_data(dirs: list[Path], config: TrainConfig, size: int, seed: int, max_sources: int) -> torch.utils.data.Dataset:
-    """Mixtures from Solos-layout folders (mix-and-separate) and URMP-layout folders (pieces)."""
+@dataclass
+class Recordings:
+    """What the data folders hold, read once per run."""
+
+    solos: dict[int, list[Path]]
+    """Instrument index -> single-instrument recordings (Solos layout)."""
+    pieces: list[Piece]
+    """URMP-layout pieces."""
+
+
+def find_recordings(dirs: list[Path]) -> Recordings:
+    """Solos-layout and URMP-layout folders, told apart by their instrument folders."""
     solos: dict[int, list[Path]] = {}
-    pieces = []
+    pieces: list[Piece] = []
     for folder in dirs:
         if not folder.is_dir():
             raise VimssError(f"dataset folder not found: {folder}")
@@ -115,6 +123,12 @@ def training_data(dirs: list[Path], config: TrainConfig, size: int, seed: int, m
                 solos.setdefault(k, []).extend(files)
         else:
             pieces += urmp_pieces(folder)[0]
+    return Recordings(solos, pieces)
+
+
+def training_data(found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int) -> torch.utils.data.Dataset:
+    """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces."""
+    solos, pieces = found.solos, found.pieces
     parts: list[torch.utils.data.Dataset] = []
     weights = []
     if solos:
@@ -167,16 +181,6 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def _device(choice: str, local_rank: int) -> torch.device:
-    if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda":
-        if not torch.cuda.is_available():
-            raise VimssError("--device cuda: no CUDA GPU is available")
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")
-
-
 def _forward(model: torch.nn.Module, mix: torch.Tensor, labels: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """(masks, mixture STFT) for a batch of mixtures."""
     spec = stft(mix)
@@ -193,11 +197,13 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
           on_step: Callable[[int, int, float], None] | None = None) -> Validation:  # fmt: skip
     """Train until `config.steps`; returns the last validation. See the module docstring."""
     rank, world, local_rank = _distributed()
-    dev = _device(device, local_rank)
+    dev = resolve_device(device, local_rank)
     run_dir = Path(run_dir)
     latest = run_dir / "latest"
-    val_set = training_data(val_data or data, config, config.validation_size, _examples_seed(config, True), config.max_sources)
-    training_data(data, config, 1, 0, config.max_sources)  # reads the folders now: bad data fails before any file is written
+    # Folders are read before any file is written, so bad data leaves nothing behind.
+    found = find_recordings(data)
+    val_found = find_recordings(val_data) if val_data else found
+    val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources)
     if rank == 0:
         if latest.exists() and not resume:
             raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
@@ -224,8 +230,8 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
     started = time.monotonic() - state.seconds
     while state.step < config.steps:
         stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
-        dataset = training_data(data, config, (stop * world + world) * config.batch_size,
-                                _examples_seed(config, False), state.max_sources)  # fmt: skip
+        dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
+                                state.max_sources)  # fmt: skip
         # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
         indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)]
         loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
@@ -235,8 +241,8 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         for batch in loader:
             mix, sources, labels = (t.to(dev) for t in batch)
             mix = _add_noise(mix, config, state.step * world + rank)
-            masks, _ = _forward(net, mix, labels, config.model)
-            loss = mask_loss(masks, stft(sources).abs(), stft(mix).abs(), config.model.mask == "binary")
+            masks, spec = _forward(net, mix, labels, config.model)
+            loss = mask_loss(masks, stft(sources).abs(), spec.abs(), config.model.mask == "binary")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -282,14 +288,10 @@ def validate(model: ConditionedUNet, dataset: torch.utils.data.Dataset, config: 
     for batch in loader:
         mix, sources, labels = (t.to(dev) for t in batch)
         masks, spec = _forward(model, mix, labels, config.model)
-        if config.model.mask == "binary":
-            applied = (masks > 0.5).to(masks.dtype)
-        else:
-            applied = masks
         loss = mask_loss(masks, stft(sources).abs(), spec.abs(), config.model.mask == "binary")
         totals[0] += loss.item() * mix.shape[0]
         totals[1] += mix.shape[0]
-        estimates = istft(applied * spec.unsqueeze(1), SEGMENT_SAMPLES)
+        estimates = istft(model.applied(masks) * spec.unsqueeze(1), SEGMENT_SAMPLES)
         present = (labels > 0) & ~is_silent(sources)
         scores = si_sdr(sources, estimates)[present]
         baseline = si_sdr(sources, mix.unsqueeze(1).expand_as(sources))[present]
@@ -345,11 +347,10 @@ def _load_state(folder: Path, config: TrainConfig, model: ConditionedUNet, optim
                 scheduler: Any) -> TrainState:  # fmt: skip
     """Restore model, optimizer, scheduler, RNG and counters from `latest/` (safetensors + JSON only)."""
     meta = json.loads((folder / STATE_JSON).read_text())
-    saved = meta["train_config"]
-    if saved != json.loads(json.dumps(config.to_dict())):
-        changed = sorted(k for k in saved if saved.get(k) != json.loads(json.dumps(config.to_dict())).get(k))
-        if set(changed) - {"steps"}:
-            raise VimssError(f"--resume with a different config ({', '.join(changed)}); only steps may change")
+    saved, current = meta["train_config"], json.loads(json.dumps(config.to_dict()))  # tuples as JSON lists
+    changed = sorted(k for k in saved if saved.get(k) != current.get(k))
+    if set(changed) - {"steps"}:
+        raise VimssError(f"--resume with a different config ({', '.join(changed)}); only steps may change")
     weights = load_tensors((folder / WEIGHTS_FILE).read_bytes())
     model.load_state_dict(weights)
     tensors = load_tensors((folder / STATE_TENSORS).read_bytes())

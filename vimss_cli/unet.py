@@ -124,8 +124,11 @@ class ConditionedUNet(nn.Module):
 
     def masks(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Masks to apply at inference: probabilities, or 0/1 for binary-mask models."""
-        masks = self.forward(mag, context)
-        return (masks > 0.5).to(masks.dtype) if self.config.mask == "binary" else masks
+        return self.applied(self.forward(mag, context))
+
+    def applied(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """What inference applies of `forward`'s output (validation scores the same masks)."""
+        return (probabilities > 0.5).to(probabilities.dtype) if self.config.mask == "binary" else probabilities
 
 
 def build_model(config: ModelConfig) -> ConditionedUNet:
