@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/speed_memory.py
+	$(PY) benchmarks/speed_memory.py --model paper vimss-labels
 
 clean:
 	rm -rf separated .pytest_cache

@@ -4,9 +4,10 @@ with one Wiener iteration on a 3-minute 44.1 kHz input; peak RSS flat in input l
     .venv/bin/python benchmarks/speed_memory.py [--minutes 3 60] [--wiener 0 1 2]
 
 Each run is a fresh `vimss separate` process (2 threads), timed end to end and by the
-separation alone (the --json summary), with its peak RSS from wait4(). Until a trained
-model is bundled, the network is the paper-size label-multiply U-Net with random weights:
-speed and memory do not depend on the weights.
+separation alone (the --json summary), with its peak RSS from wait4(). Models: `paper`
+(the paper-size label-multiply U-Net, 4.8 M parameters, random weights: speed and memory do
+not depend on the weights) and any `--model` spec `vimss separate -m` takes, e.g. the bundled
+`vimss-labels`; all in one run.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def make_model() -> Path:
     return folder
 
 
-def run(path: Path, model: Path, wiener: int, threads: int) -> dict[str, float]:
+def run(path: Path, model: str, wiener: int, threads: int) -> dict[str, float]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     cmd = [str(Path(sys.executable).parent / "vimss"), "separate", str(path), "-i", "vn,va,vc", "-m", str(model),
            "-o", str(WORK / "out"), "-d", "cpu", "--wiener-iterations", str(wiener), "--json"]  # fmt: skip
@@ -81,19 +82,21 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[3, 60])
     parser.add_argument("--wiener", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", nargs="+", default=["paper"], help="'paper' or a vimss model spec")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    model = make_model()
+    models = {name: str(make_model()) if name == "paper" else name for name in args.model}
     print(f"# vimss separate, {args.threads} CPU threads, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
-    print("| input | Wiener iterations | wall s (process) | separation s | real-time factor (separation) | peak RSS MB |")
-    print("|---|---|---|---|---|---|")
+    print("| model | input | Wiener iterations | wall s (process) | separation s | real-time factor (separation) | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
     for minutes in args.minutes:
         path = make_input(minutes)
-        for wiener in args.wiener if minutes == args.minutes[0] else [1]:
-            r = run(path, model, wiener, args.threads)
-            print(f"| {minutes:g} min 44.1 kHz stereo | {wiener} | {r['wall']:.1f} | {r['separate']:.1f} | "
-                  f"{minutes * 60 / r['separate']:.1f}x | {r['rss_mb']:.0f} |", flush=True)  # fmt: skip
+        for name, spec in models.items():
+            for wiener in args.wiener if minutes == args.minutes[0] else [1]:
+                r = run(path, spec, wiener, args.threads)
+                print(f"| {name} | {minutes:g} min 44.1 kHz stereo | {wiener} | {r['wall']:.1f} | {r['separate']:.1f} | "
+                      f"{minutes * 60 / r['separate']:.1f}x | {r['rss_mb']:.0f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
