@@ -11,7 +11,7 @@ from urmp_fixture import write_dataset
 from vimss_cli.checkpoints import save_pretrained
 from vimss_cli.cli import app
 from vimss_cli.errors import VimssError
-from vimss_cli.evaluation import compare, evaluate, load_piece, model_estimates, oracle_estimates, segment_bounds
+from vimss_cli.evaluation import compare, evaluate, load_piece, model_estimates, oracle_estimates, segment_bounds, summarise
 from vimss_cli.separator import Separator
 from vimss_cli.urmp import urmp_pieces
 
@@ -87,6 +87,17 @@ def test_compare_gives_paired_differences():
     result = compare(rows, "a", "b")
     assert result["si_sdr"]["mean_difference"] == 1.0 and result["si_sdr"]["n"] == 8
     assert result["si_sdr"]["p_value"] < 0.01
+
+
+def test_an_infinite_metric_is_summarised_not_a_crash():
+    # The mix's SAR is infinite when the mix is exactly the sum of the references
+    # (integer stems, as `vimss synth` writes them).
+    metrics = ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")
+    rows = [{"method": "mix", "piece": "p", "segment": s, "instrument": "vn",
+             **{k: (math.inf if k == "sar" else float(s)) for k in metrics}} for s in range(3)]  # fmt: skip
+    summary = summarise(rows)["mix"]
+    assert summary["sar"]["mean"] == math.inf and math.isnan(summary["sar"]["std"]) and summary["sar"]["n"] == 3
+    assert summary["sdr"] == {"mean": 1.0, "std": 1.0, "n": 3}
 
 
 def test_evaluate_cli_writes_tables_csv_json_and_plots(dataset, tmp_path):

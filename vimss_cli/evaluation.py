@@ -135,9 +135,15 @@ def _values(rows: list[dict], metric: str) -> list[float]:
 
 
 def mean_std(values: list[float]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation and count. A metric can be infinite (the SAR of
+    the input mix when it is exactly the sum of the references): the mean is then
+    infinite and the deviation undefined (NaN), where `statistics.stdev` would raise."""
     if not values:
         return math.nan, math.nan, 0
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0), len(values)
+    if len(values) == 1:
+        return values[0], 0.0, 1
+    std = statistics.stdev(values) if all(map(math.isfinite, values)) else math.nan
+    return statistics.fmean(values), std, len(values)
 
 
 def summarise(rows: list[dict], by: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
