@@ -20,6 +20,7 @@ from vimss_cli.checkpoints import load_model
 from vimss_cli.config import ModelConfig
 from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.data import PieceSegments
+from vimss_cli.errors import VimssError
 from vimss_cli.instruments import index, instrument
 from vimss_cli.spectral import stft
 from vimss_cli.train import TrainConfig, mask_loss, train
@@ -106,6 +107,25 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, solos):
     logs = [(tmp_path / run / "log.csv").read_text().splitlines() for run in ("whole", "parts")]
     strip_time = [[",".join(line.split(",")[:-1]) for line in log] for log in logs]
     assert strip_time[0] == strip_time[1]
+
+
+def test_init_fine_tunes_from_a_models_weights_and_checks_its_config(tmp_path, solos):
+    train([solos], tmp_path / "first", tiny(), workers=0)
+    start = load_model(str(tmp_path / "first" / "best")).model
+    # Adam moves each weight by about lr per step: with lr 1e-12 the run keeps its starting weights.
+    for run, init in (("tuned", str(tmp_path / "first" / "best")), ("fresh", "")):
+        train([solos], tmp_path / run, tiny(steps=2, lr=1e-12, init=init), workers=0)
+    tuned, fresh = (load_model(str(tmp_path / run / "latest")).model for run in ("tuned", "fresh"))
+    for (name, weight), tuned_weight, fresh_weight in zip(start.named_parameters(), tuned.parameters(), fresh.parameters()):
+        torch.testing.assert_close(tuned_weight, weight, rtol=0, atol=1e-9, msg=name)
+    assert any(not torch.allclose(f, w) for f, w in zip(fresh.parameters(), start.parameters()))
+    assert json.loads((tmp_path / "tuned" / "train_config.json").read_text())["init"] == str(tmp_path / "first" / "best")
+    with pytest.raises(VimssError, match="model config differs"):
+        train([solos], tmp_path / "other", tiny(init=str(tmp_path / "first" / "best"), model={"channels": (4, 8)}))
+    result = vimss("train", "--data", str(solos), "--init", str(tmp_path / "first" / "best"), "--out",
+                   str(tmp_path / "cli"), "--steps", "2", "--validate-every", "2", "--batch-size", "2", "--workers", "0")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "cli" / "train_config.json").read_text())["model"]["channels"] == [4, 8, 16]
 
 
 @pytest.mark.parametrize(

@@ -326,6 +326,11 @@ def train(
     validate_every: Annotated[int | None, typer.Option(help="Steps between validations and checkpoints.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for weights and data.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from latest/.")] = False,
+    init: Annotated[
+        str | None,
+        typer.Option(help="Start from this model's weights (folder, bundled name or Hub id) to fine-tune; "
+                          "its config is the model's unless --config gives one."),
+    ] = None,
     device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
     workers: Annotated[int, typer.Option(help="Data-loading processes.")] = 2,
 ) -> None:
@@ -339,6 +344,10 @@ def train(
         if resume and config is None and (out / "train_config.json").is_file():
             config = out / "train_config.json"
         base = TrainConfig.load(config) if config else TrainConfig()
+        if init is not None:
+            from .checkpoints import load_model
+
+            base = replace(base, init=init, model=base.model if config else load_model(init).model.config)
         model_config = base.model
         if conditioning is not None:
             model_config = replace(model_config, conditioning=conditioning, context="none" if conditioning == "none" else "labels")

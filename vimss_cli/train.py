@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from .checkpoints import WEIGHTS_FILE, model_card, resolve_device, save_pretrained
+from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, save_pretrained
 from .config import ModelConfig
 from .constants import SEGMENT_SAMPLES
 from .data import Blend, MixAndSeparate, PieceSegments, solos_recordings
@@ -68,6 +68,9 @@ class TrainConfig:
     plateau_patience: int = 2
     """Validations without improvement before the learning rate is halved."""
     seed: int = 0
+    init: str = ""
+    """Model (folder, bundled name or Hub id) whose weights start the run instead of a
+    random initialisation: fine-tuning. Its config must be `model`."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):
@@ -214,7 +217,13 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         except OSError as err:
             raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
     torch.manual_seed(config.seed)
-    model = build_model(config.model).to(dev)
+    model = build_model(config.model)
+    if config.init and not resume:
+        start = load_model(config.init)
+        if start.model.config != config.model:
+            raise VimssError(f"--init {config.init}: its model config differs from the training config's model")
+        model.load_state_dict(start.model.state_dict())
+    model = model.to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.plateau_patience)
     state = TrainState(max_sources=config.min_sources if config.curriculum else config.max_sources)
