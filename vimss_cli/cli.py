@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .constants import WIENER_ITERATIONS
 from .errors import VimssError
 
 app = typer.Typer(
@@ -116,7 +117,7 @@ def separate(
     device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
     wiener_iterations: Annotated[
         int, typer.Option("--wiener-iterations", help="norbert Wiener EM iterations; 0 applies the masks directly.")
-    ] = 1,
+    ] = WIENER_ITERATIONS,
     segment: Annotated[float | None, typer.Option(help="Segment length in seconds (default: the training length).")] = None,
     overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 2,
@@ -196,7 +197,9 @@ def evaluate(
         "evaluation"
     ),
     device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
-    wiener_iterations: Annotated[int, typer.Option("--wiener-iterations", help="As in the paper's tables: 2.")] = 2,
+    wiener_iterations: Annotated[
+        int, typer.Option("--wiener-iterations", help="As `separate` (the paper's tables use 2).")
+    ] = WIENER_ITERATIONS,
     workers: Annotated[int, typer.Option(help="Processes computing metrics.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:

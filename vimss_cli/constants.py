@@ -1,6 +1,7 @@
-"""The signal constants every model of the family shares (the paper's setup).
+"""The signal constants every model of the family shares (the paper's setup), and the
+post-processing default that separation and evaluation share.
 
-Changing any of these changes what a checkpoint means, so they live here once and
+Changing a signal constant changes what a checkpoint means, so they live here once and
 nowhere else.
 """
 
@@ -21,3 +22,8 @@ SEGMENT_SAMPLES = 65535
 
 DB_FLOOR = -80.0
 """Lowest level (dB below the example's maximum) kept by the dB-normalised input scaling."""
+
+WIENER_ITERATIONS = 1
+"""Default EM Wiener iterations of `separate` and `evaluate` (evaluate scores what separate
+writes). Chosen on the validation pieces, whole pieces, for vimss-labels: SI-SDR improvement
++4.23 / +4.90 / +4.51 / +3.84 dB for 0 / 1 / 2 / 3 iterations (the paper's tables use 2)."""

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .audio import AtomicAudioWriter, check_output_format, open_audio, to_model_input
-from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES
+from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
 from .errors import VimssError
 from .instruments import Instrument, index, label_vector, parse_instruments
 from .spectral import istft, stft
@@ -98,7 +98,7 @@ class Separator:
         segment: float = DEFAULT_SEGMENT,
         overlap: float = 0.5,
         batch_size: int = 2,
-        wiener_iterations: int = 1,
+        wiener_iterations: int = WIENER_ITERATIONS,
         residual: bool = False,
     ) -> None:
         if segment <= 0:
