@@ -42,3 +42,18 @@ def write_media(path: Path, audio: np.ndarray | None, sr: int, video: bool = Tru
             for packet in astream.encode(None):
                 container.mux(packet)
     return path
+
+
+def write_counting_video(path: Path, frames: int, fps: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
+    """A silent video whose frame i is flat grey of level 4 * i: which frame a reader
+    returned can be read off its pixels. Keyframes every 12 frames, so seeks are real."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps, options={"g": "12", "keyint_min": "12"})
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            image = np.full((size[1], size[0], 3), 4 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
