@@ -1,0 +1,149 @@
+"""Which part of the picture is which player: boxes from detection (see `detector.py`),
+`--boxes`, or equal vertical strips; tracked through the video so each player keeps one
+box, and given instruments left to right (URMP composites its players in file-name order).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import VimssError
+
+MIN_IOU = 0.3
+"""Overlap a detection needs with a track's last box to continue that track."""
+MIN_PRESENCE = 0.5
+"""Share of sampled frames a track must appear in to count as a player (not a passer-by)."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """Pixel corners (x1, y1) top left, (x2, y2) bottom right."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def center_x(self) -> float:
+        return (self.x1 + self.x2) / 2
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
+
+    def iou(self, other: Box) -> float:
+        inter = Box(max(self.x1, other.x1), max(self.y1, other.y1), min(self.x2, other.x2), min(self.y2, other.y2)).area
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """Integer corners clipped to a width x height picture, at least one pixel wide and high."""
+        x1 = min(max(int(self.x1), 0), width - 1)
+        y1 = min(max(int(self.y1), 0), height - 1)
+        return x1, y1, max(x1 + 1, min(round(self.x2), width)), max(y1 + 1, min(round(self.y2), height))
+
+
+def parse_boxes(text: str) -> list[Box]:
+    """`--boxes "x1,y1,x2,y2;x1,y1,x2,y2"` -> boxes, in the order given."""
+    boxes = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        try:
+            x1, y1, x2, y2 = (float(v) for v in part.split(","))
+        except ValueError:
+            raise VimssError(f"--boxes: '{part}' is not x1,y1,x2,y2 (four numbers)") from None
+        if not (x2 > x1 and y2 > y1):
+            raise VimssError(f"--boxes: '{part}' is empty (need x2 > x1 and y2 > y1)")
+        boxes.append(Box(x1, y1, x2, y2))
+    if not boxes:
+        raise VimssError("--boxes holds no box")
+    return boxes
+
+
+def strips(width: int, height: int, n: int) -> list[Box]:
+    """n equal vertical strips, left to right: the fallback when detection disagrees."""
+    return [Box(width * i / n, 0.0, width * (i + 1) / n, float(height)) for i in range(n)]
+
+
+def track(detections: list[list[Box]], min_iou: float = MIN_IOU) -> list[list[Box | None]]:
+    """Link per-frame detections into tracks, one box or None per frame each: every
+    frame, the pairs of (track, detection) with the highest overlap are matched first;
+    a detection that matches no track starts a new one."""
+    tracks: list[list[Box | None]] = []
+    last: list[Box] = []
+    for frame, boxes in enumerate(detections):
+        pairs = sorted(((last[t].iou(b), t, d) for t in range(len(tracks)) for d, b in enumerate(boxes)), reverse=True)
+        used_tracks, used_boxes = set(), set()
+        for overlap, t, d in pairs:
+            if overlap < min_iou:
+                break
+            if t in used_tracks or d in used_boxes:
+                continue
+            used_tracks.add(t)
+            used_boxes.add(d)
+            tracks[t].append(boxes[d])
+            last[t] = boxes[d]
+        for t in range(len(tracks)):
+            if t not in used_tracks:
+                tracks[t].append(None)
+        for d, box in enumerate(boxes):
+            if d not in used_boxes:
+                tracks.append([None] * frame + [box])
+                last.append(box)
+    return tracks
+
+
+def player_boxes(detections: list[list[Box]], min_presence: float = MIN_PRESENCE) -> list[list[Box]]:
+    """Players left to right, each a box per frame: tracks seen in at least `min_presence`
+    of the frames, their gaps filled with the nearest frame's box."""
+    n = len(detections)
+    players = []
+    for boxes in track(detections):
+        seen = [i for i, b in enumerate(boxes) if b is not None]
+        if n and len(seen) >= min_presence * n:
+            players.append([boxes[min(seen, key=lambda s: abs(s - i))] for i in range(n)])
+    return sorted(players, key=lambda p: statistics.fmean(b.center_x for b in p))
+
+
+def assign_players(
+    detections: list[list[Box]], n_instruments: int, width: int, height: int, *, strips_fallback: bool = False
+) -> list[list[Box]]:
+    """One box per frame for each of `n_instruments` players, left to right. When the
+    video shows another number of players: an error, or with `strips_fallback` equal strips."""
+    players = player_boxes(detections)
+    if len(players) == n_instruments:
+        return players
+    if strips_fallback:
+        return [[box] * len(detections) for box in strips(width, height, n_instruments)]
+    raise VimssError(
+        f"found {len(players)} player{'s' * (len(players) != 1)} in the video but --instruments names "
+        f"{n_instruments}; pass --boxes, or --layout strips for equal vertical strips"
+    )
+
+
+def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path) -> Path:
+    """Write `frame` with each box and its label drawn on (`--save-boxes`), atomically."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image)
+    colours = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6")
+    for i, (box, label) in enumerate(zip(boxes, labels)):
+        x1, y1, x2, y2 = box.pixels(image.width, image.height)
+        colour = colours[i % len(colours)]
+        draw.rectangle((x1, y1, x2 - 1, y2 - 1), outline=colour, width=max(2, image.width // 320))
+        draw.text((x1 + 4, y1 + 2), label, fill=colour)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        image.save(tmp, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
+        tmp.replace(path)
+    except (OSError, ValueError, KeyError) as err:
+        tmp.unlink(missing_ok=True)
+        raise VimssError(f"cannot write {path}: {getattr(err, 'strerror', None) or err}") from None
+    return path
