@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import LIBRARY, ModelConfig
-from .errors import VimssError
+from .errors import VimssError, first_line
 from .unet import ConditionedUNet, build_model
 
 CONFIG_FILE = "config.json"
@@ -149,15 +149,11 @@ def load_hub(spec: str) -> LoadedModel:
     except RevisionNotFoundError:
         raise VimssError(f"model {repo_id} has no revision '{revision}'") from None
     except EntryNotFoundError as err:
-        raise VimssError(f"model {spec} is not a {LIBRARY} checkpoint: {_first_line(err)}") from None
+        raise VimssError(f"model {spec} is not a {LIBRARY} checkpoint: {first_line(err)}") from None
     except HfHubHTTPError as err:
-        raise VimssError(f"cannot download {spec}: {_first_line(err)}") from None
+        raise VimssError(f"cannot download {spec}: {first_line(err)}") from None
     folder = paths[0].parent
     return load_folder(folder, name=repo_id.split("/")[1], source=f"hub:{spec}")
-
-
-def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def load_model(spec: str | None = None) -> LoadedModel:

@@ -1,0 +1,62 @@
+"""YOLO player detectors: the safetensors folder format, local weights, and their errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from vimss_cli.detector import load_detector, save_detector
+from vimss_cli.errors import VimssError
+
+
+@pytest.fixture(scope="module")
+def detector_folder(tmp_path_factory):
+    from vimss_cli.detector import _ultralytics
+
+    _ultralytics(offline=True)
+    from ultralytics.nn.tasks import DetectionModel
+
+    torch.manual_seed(0)
+    model = DetectionModel("yolov8n.yaml", nc=1, verbose=False)
+    return save_detector(model, tmp_path_factory.mktemp("det") / "players", {0: "player"}), model
+
+
+def test_a_saved_detector_loads_offline_with_its_weights_and_names(detector_folder):
+    folder, model = detector_folder
+    assert sorted(p.name for p in folder.iterdir()) == ["detector.yaml", "model.safetensors"]
+    detector = load_detector(folder)
+    assert detector.yolo.model.names == {0: "player"} and detector.player_class == 0
+    for (name, saved), original in zip(detector.yolo.model.state_dict().items(), model.state_dict().values()):
+        torch.testing.assert_close(saved, original.half().to(saved.dtype) if original.is_floating_point() else original,
+                                   rtol=0, atol=0, msg=name)  # fmt: skip
+
+
+def test_a_detector_gives_boxes_per_frame(detector_folder):
+    frames = [np.zeros((96, 128, 3), np.uint8), np.full((96, 128, 3), 200, np.uint8)]
+    boxes = load_detector(detector_folder[0])(frames)
+    assert len(boxes) == 2 and all(isinstance(b, list) for b in boxes)
+
+
+def test_a_local_ultralytics_weights_file_counts_persons(tmp_path):
+    from vimss_cli.detector import _ultralytics
+
+    yolo = _ultralytics(offline=True).YOLO("yolov8n.yaml")  # 80 classes, random weights
+    yolo.model.names = {**{i: f"thing{i}" for i in range(80)}, 5: "person"}
+    yolo.save(tmp_path / "people.pt")
+    detector = load_detector(tmp_path / "people.pt")
+    assert detector.player_class == 5 and detector.name == "people.pt"
+
+
+def test_detector_errors(tmp_path, detector_folder):
+    with pytest.raises(VimssError, match="detector not found"):
+        load_detector(tmp_path / "nothing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(VimssError, match="cannot load detector"):
+        load_detector(tmp_path / "bad.pt")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "detector.yaml").write_text((detector_folder[0] / "detector.yaml").read_text())
+    with pytest.raises(VimssError, match="model.safetensors is missing"):
+        load_detector(broken)
+    (broken / "model.safetensors").write_bytes(b"\0" * 16)
+    with pytest.raises(VimssError, match="broken detector folder"):
+        load_detector(broken)
