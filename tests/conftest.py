@@ -19,7 +19,7 @@ TINY = dict(channels=(4, 8, 16))
 def tiny_config(**overrides: object) -> ModelConfig:
     fields = {**TINY, **overrides}
     if fields.get("conditioning", "none") != "none":
-        fields.setdefault("context", "labels")
+        fields.setdefault("context", "visual" if fields["conditioning"] == "final-multiply" else "labels")
     return ModelConfig(**fields)
 
 

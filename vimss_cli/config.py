@@ -18,8 +18,13 @@ ARCHITECTURES = ("unet", "multihead-unet")
 INPUT_SCALINGS = ("db-norm", "log")
 FREQUENCY_SCALES = ("linear", "log")
 MASKS = ("ratio", "binary")
-CONDITIONINGS = ("none", "film-bottleneck", "film-encoder", "film-final", "label-multiply")
-CONTEXTS = ("none", "labels")
+CONDITIONINGS = ("none", "film-bottleneck", "film-encoder", "film-final", "label-multiply", "final-multiply")
+CONTEXTS = ("none", "labels", "visual", "labels+visual")
+VISUAL_POOLINGS = ("frame", "lstm", "maxpool")
+"""frame: one frame per segment; lstm / maxpool: motion models over `visual_frames` frames."""
+BACKBONE_WEIGHTS = ("imagenet", "random")
+VISUAL_DIM = 1024
+"""Size of the visual context vector (ResNet-50's 2048 max-pooled to 1024)."""
 
 LIBRARY = "vimss"
 FORMAT_VERSION = 1
@@ -35,6 +40,10 @@ class ModelConfig:
     mask: str = "ratio"
     conditioning: str = "none"
     context: str = "none"
+    visual_pooling: str = "frame"
+    visual_frames: int = 1
+    backbone_weights: str = "imagenet"
+    """What a new model's ResNet-50 starts from; a checkpoint always carries its own weights."""
     channels: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
     dropout: float = 0.2
     leaky_slope: float = 0.2
@@ -50,6 +59,8 @@ class ModelConfig:
             ("mask", MASKS),
             ("conditioning", CONDITIONINGS),
             ("context", CONTEXTS),
+            ("visual_pooling", VISUAL_POOLINGS),
+            ("backbone_weights", BACKBONE_WEIGHTS),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -58,6 +69,15 @@ class ModelConfig:
             raise VimssError(
                 f"config: conditioning '{self.conditioning}' needs a context, and context "
                 f"'{self.context}' needs a conditioning"
+            )
+        if self.conditioning == "label-multiply" and not self.uses_labels:
+            raise VimssError(f"config: label-multiply needs labels in the context, not '{self.context}'")
+        if self.conditioning == "final-multiply" and not self.uses_visual:
+            raise VimssError(f"config: final-multiply needs visual context, not '{self.context}'")
+        if (self.visual_pooling == "frame") != (self.visual_frames == 1) or self.visual_frames < 1:
+            raise VimssError(
+                f"config: visual_pooling '{self.visual_pooling}' with {self.visual_frames} frames "
+                "(frame takes 1, lstm and maxpool 2 or more)"
             )
         if not self.channels or any(c < 1 for c in self.channels):
             raise VimssError(f"config: channels must be positive, got {list(self.channels)}")
@@ -77,8 +97,17 @@ class ModelConfig:
         return len(self.instruments)
 
     @property
+    def uses_labels(self) -> bool:
+        return "labels" in self.context
+
+    @property
+    def uses_visual(self) -> bool:
+        return "visual" in self.context
+
+    @property
     def context_dim(self) -> int:
-        return {"none": 0, "labels": self.n_sources}[self.context]
+        """Length of the context vector: labels, then the visual context."""
+        return self.n_sources * self.uses_labels + VISUAL_DIM * self.uses_visual
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from .conditioning import FiLM, multiply_masks
-from .config import ModelConfig
+from .config import VISUAL_DIM, ModelConfig
 from .errors import VimssError
 from .spectral import FrequencyAxis, scale_magnitude
+from .visual import VisualContext
 
 
 class EncoderBlock(nn.Module):
@@ -72,8 +73,10 @@ class Decoder(nn.Module):
 
 
 class ConditionedUNet(nn.Module):
-    """Magnitudes (B, 512, T) + context (B, D) -> masks (B, K, 512, T) in [0, 1].
+    """Magnitudes (B, 512, T) + side information -> masks (B, K, 512, T) in [0, 1].
 
+    Side information: labels (B, K) multi-hot, and/or visual backbone features
+    (B, players, frames, 2048) of the player crops (see `visual.py`).
     T must be a multiple of 2**depth (64 for the default depth of 6).
     """
 
@@ -83,6 +86,7 @@ class ConditionedUNet(nn.Module):
         cond, ctx = config.conditioning, config.context_dim
         chans = config.channels
         self.frequency = FrequencyAxis(config.frequency_scale)
+        self.visual = VisualContext(config.visual_pooling) if config.uses_visual else None
         self.encoder = nn.ModuleList(
             EncoderBlock(c_in, c_out, config.leaky_slope, ctx if cond == "film-encoder" else 0)
             for c_in, c_out in zip((1, *chans[:-1]), chans)
@@ -92,15 +96,26 @@ class ConditionedUNet(nn.Module):
         masks_per_head = config.n_sources // n_heads
         self.decoders = nn.ModuleList(Decoder(chans, masks_per_head, config.dropout) for _ in range(n_heads))
         self.final_film = FiLM(ctx, config.n_sources) if cond == "film-final" else None
+        self.instrument_classifier = nn.Linear(VISUAL_DIM, config.n_sources) if cond == "final-multiply" else None
 
     @property
     def frame_multiple(self) -> int:
         return 2**self.config.depth
 
-    def logits(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def context(self, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The context vector the conditioning layers read: labels, then the visual context."""
+        parts = []
+        for needed, given, what in ((self.config.uses_labels, labels, "labels"), (self.config.uses_visual, visual, "visual features")):
+            if needed and given is None:
+                raise VimssError(f"this model is conditioned on {what}; pass them")
+        if self.config.uses_labels:
+            parts.append(labels)
+        if self.visual is not None:
+            parts.append(self.visual(visual))
+        return torch.cat(parts, dim=-1) if parts else None
+
+    def logits(self, mag: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """Mask logits on the model's frequency axis, before the activation."""
-        if self.config.context != "none" and context is None:
-            raise VimssError(f"this model is conditioned on {self.config.context}; pass them")
         if mag.shape[-1] % self.frame_multiple:
             raise ValueError(f"frames ({mag.shape[-1]}) must be a multiple of {self.frame_multiple}")
         x = self.frequency.to_model(scale_magnitude(mag, self.config.input_scaling)).unsqueeze(1)
@@ -115,16 +130,25 @@ class ConditionedUNet(nn.Module):
             logits = self.final_film(logits, context)
         return logits
 
-    def forward(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
         """Mask probabilities (B, K, 512, T); training losses use these directly."""
+        context = self.context(labels, visual)
         masks = torch.sigmoid(self.logits(mag, context))
         if self.config.conditioning == "label-multiply":
-            masks = multiply_masks(masks, context)
+            masks = multiply_masks(masks, labels)
+        elif self.instrument_classifier is not None:
+            masks = multiply_masks(masks, self.instrument_probabilities(context, labels))
         return self.frequency.to_linear(masks)
 
-    def masks(self, mag: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def instrument_probabilities(self, context: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """final-multiply: which instruments the players look like (softmax over the
+        visual context), times the labels when the model also reads them."""
+        probabilities = torch.softmax(self.instrument_classifier(context[:, -VISUAL_DIM:]), dim=-1)
+        return probabilities * labels if labels is not None and self.config.uses_labels else probabilities
+
+    def masks(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
         """Masks to apply at inference: probabilities, or 0/1 for binary-mask models."""
-        return self.applied(self.forward(mag, context))
+        return self.applied(self.forward(mag, labels, visual))
 
     def applied(self, probabilities: torch.Tensor) -> torch.Tensor:
         """What inference applies of `forward`'s output (validation scores the same masks)."""

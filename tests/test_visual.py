@@ -1,0 +1,69 @@
+"""The visual branch: player crops, ResNet-50 features, and every visually conditioned variant."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_model
+
+from vimss_cli.config import VISUAL_DIM, ModelConfig
+from vimss_cli.errors import VimssError
+from vimss_cli.players import Box
+from vimss_cli.visual import FEATURE_DIM, VisualContext, crop_players
+
+LABELS = torch.tensor([[1.0, 0, 1] + [0] * 10, [0, 1.0, 0] + [0] * 10])
+
+
+def features(batch=2, players=3, frames=1, seed=0):
+    return torch.rand(batch, players, frames, FEATURE_DIM, generator=torch.Generator().manual_seed(seed))
+
+
+def test_crops_and_backbone_features_have_the_papers_shapes():
+    frame = np.random.default_rng(0).integers(0, 255, (90, 160, 3), dtype=np.uint8)
+    crops = crop_players(frame, [Box(0, 0, 50, 90), Box(50, 10, 110, 80), Box(150, 80, 400, 300)])
+    assert crops.shape == (3, 3, 224, 224)
+    visual = VisualContext("frame").eval()
+    with torch.inference_mode():
+        out = visual.features(crops.reshape(1, 3, 1, 3, 224, 224))
+        assert out.shape == (1, 3, 1, FEATURE_DIM)
+        assert visual(out).shape == (1, VISUAL_DIM)
+
+
+@pytest.mark.parametrize("pooling,frames", [("frame", 1), ("lstm", 4), ("maxpool", 4)])
+@pytest.mark.parametrize("context", ["visual", "labels+visual"])
+@pytest.mark.parametrize("conditioning", ["film-bottleneck", "film-encoder", "film-final", "final-multiply"])
+def test_forward_of_every_visual_variant(conditioning, context, pooling, frames):
+    model = tiny_model(conditioning=conditioning, context=context, visual_pooling=pooling, visual_frames=frames)
+    labels = LABELS if "labels" in context else None
+    masks = model(torch.rand(2, 512, 16), labels, features(frames=frames))
+    assert masks.shape == (2, 13, 512, 16) and masks.min() >= 0 and masks.max() <= 1
+    assert not torch.allclose(masks, model(torch.rand(2, 512, 16), labels, features(frames=frames, seed=1)))
+
+
+@pytest.mark.parametrize("pooling,frames", [("frame", 1), ("lstm", 3)])
+def test_padding_with_a_copy_of_a_player_changes_nothing(pooling, frames):
+    visual = VisualContext(pooling).eval()
+    three = features(players=3, frames=frames)
+    padded = torch.cat([three, three[:, :1]], dim=1)
+    torch.testing.assert_close(visual(padded), visual(three), rtol=0, atol=0)
+
+
+def test_final_multiply_gates_masks_with_visual_instrument_probabilities():
+    model = tiny_model(conditioning="final-multiply", context="labels+visual")
+    context = model.context(LABELS, features())
+    gate = model.instrument_probabilities(context, LABELS)
+    assert gate.shape == (2, 13) and (gate[LABELS == 0] == 0).all()
+    alone = tiny_model(conditioning="final-multiply").instrument_probabilities(context, None)
+    torch.testing.assert_close(alone.sum(-1), torch.ones(2))
+
+
+def test_visual_configs_are_checked_and_visual_models_need_features():
+    for fields, message in (
+        ({"conditioning": "final-multiply", "context": "labels"}, "final-multiply needs visual"),
+        ({"conditioning": "label-multiply", "context": "visual"}, "label-multiply needs labels"),
+        ({"conditioning": "film-final", "context": "visual", "visual_pooling": "lstm"}, "lstm and maxpool 2 or more"),
+        ({"conditioning": "film-final", "context": "visual", "visual_frames": 3}, "frame takes 1"),
+    ):
+        with pytest.raises(VimssError, match=message):
+            ModelConfig(**fields)
+    with pytest.raises(VimssError, match="conditioned on visual features"):
+        tiny_model(conditioning="film-final", context="visual")(torch.rand(1, 512, 8))
