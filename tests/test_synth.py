@@ -116,6 +116,51 @@ def test_same_seed_same_bytes_whatever_the_workers_and_resume_skips_done_items(t
     assert other.manifest.read_text() != one.manifest.read_text()
 
 
+def test_videos_show_each_player_in_its_box_with_the_mix_as_audio(tmp_path, scores):
+    from vimss_cli.figures import LOOKS
+    from vimss_cli.video import read_frames, video_info
+
+    plain = synthesize(tmp_path / "plain", sorted(scores.iterdir()), settings("urmp"), pieces=1)
+    shown = synthesize(tmp_path / "video", sorted(scores.iterdir()), settings("urmp", video=True), pieces=1)
+    item = json.loads(shown.manifest.read_text())["items"][0]
+    folder = tmp_path / "video" / item["folder"]
+    # the audio does not depend on --video
+    assert (folder / f"AuMix_{folder.name}.wav").read_bytes() == (
+        tmp_path / "plain" / json.loads(plain.manifest.read_text())["items"][0]["folder"] / f"AuMix_{folder.name}.wav"
+    ).read_bytes()
+    video = folder / f"Vid_{folder.name}.mp4"
+    info = video_info(video)
+    assert (info.width, info.height, info.fps, info.has_audio) == (320, 180, 15.0, True)
+    assert info.duration == pytest.approx(item["seconds"], abs=0.2)
+    boxes = item["boxes"]
+    instruments = [part["instrument"] for part in item["parts"]]
+    assert len(boxes) == len(instruments) and [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
+    assert all(a[2] <= b[0] + 1 for a, b in zip(boxes, boxes[1:]))  # players do not overlap
+    (frame,) = read_frames(video, [0.5])
+    for (x1, y1, x2, y2), inst in zip(boxes, instruments):
+        inside = frame[int(y1) : int(y2), int(x1) : int(x2)].reshape(-1, 3).astype(int)
+        shirt = np.array(LOOKS[inst].shirt)
+        assert (np.abs(inside - shirt).max(axis=1) < 40).mean() > 0.03  # its instrument's shirt is in its box
+
+
+def test_a_figure_moves_at_its_onsets():
+    from vimss_cli.figures import place_figures, render_frames
+
+    (figure,) = place_figures(["vn"], [(1.0,)], random.Random(0))
+    assert figure.activity(0.5) == 0 and figure.activity(1.0) == 1 and figure.activity(1.5) < 0.05
+    frames = list(render_frames([figure], 2.0, random.Random(0)))  # 15 fps
+    still, onset, settled = frames[7], frames[15], frames[29]
+    assert np.array_equal(still, settled) and not np.array_equal(still, onset)
+
+
+def test_a_solos_recording_gets_its_own_video(tmp_path, scores):
+    summary = synthesize(tmp_path / "solos", sorted(scores.iterdir()), settings("solos", video=True), pieces=1)
+    item = json.loads(summary.manifest.read_text())["items"][0]
+    audio = [f for f in item["files"] if f.endswith(".flac")]
+    assert sorted(item["boxes"]) == sorted(f[: -len(".flac")] + ".mp4" for f in audio)
+    assert all((tmp_path / "solos" / video).is_file() for video in item["boxes"])
+
+
 def test_a_folder_made_with_other_settings_is_refused(tmp_path, scores):
     synthesize(tmp_path / "a", sorted(scores.iterdir()), settings("urmp"), pieces=1)
     with pytest.raises(VimssError, match="other settings .*seconds"):

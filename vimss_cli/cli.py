@@ -285,6 +285,9 @@ def synth(
     max_parts: Annotated[int, typer.Option(help="Most parts (sources) per item.")] = 5,
     sample_rate: Annotated[int, typer.Option(help="Sample rate of the written audio.")] = 22050,
     seed: Annotated[int, typer.Option(help="Same seed and settings, same data.")] = 0,
+    video: Annotated[
+        bool, typer.Option(help="Also render videos of the players (URMP Vid_*.mp4; Solos: one per recording).")
+    ] = False,
     workers: Annotated[int, typer.Option(help="Rendering processes.")] = 1,
 ) -> None:
     """Render multi-part scores into a Solos- or URMP-layout dataset with GM soundfonts."""
@@ -294,7 +297,7 @@ def synth(
 
         fonts = soundfont or default_soundfonts()
         settings = SynthSettings(layout.value, tuple(str(f) for f in fonts), sample_rate, seconds, min_parts, max_parts,
-                                 split.value, seed)  # fmt: skip
+                                 split.value, seed, video)  # fmt: skip
         files = find_scores(scores) if scores else corpus_scores()
         with _progress(sys.stderr.isatty()) as progress:
             task = progress.add_task("rendering", total=1.0)

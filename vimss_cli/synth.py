@@ -29,7 +29,9 @@ import numpy as np
 import soundfile as sf
 
 from .errors import VimssError
+from .figures import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 from .instruments import INSTRUMENTS, Instrument, instrument
+from .players import Box
 from .scores import Note, Part, load_parts, score_name, split_of, title_of
 
 LAYOUTS = ("solos", "urmp")
@@ -67,6 +69,8 @@ class SynthSettings:
     max_parts: int = 5
     split: str = "train"
     seed: int = 0
+    video: bool = False
+    """Also render a video of the players (figures.py): URMP `Vid_*.mp4`, or one per Solos recording."""
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -268,11 +272,45 @@ def render_item(index: int, score: Path, settings: SynthSettings) -> RenderedIte
             if peak < 1e-4:
                 continue
             files[f"{instrument(voice.instrument).solos_folder}/{index:06d}p{n}.flac"] = _pcm16(stem * (MIX_PEAK / peak))
+    if settings.video:
+        files.update(_videos(index, settings, voices, files, record))
     record["parts"] = [
         {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)} for voice in voices
     ]
     record["files"] = sorted(files)
     return RenderedItem(index, record, files)
+
+
+def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dict[str, np.ndarray | bytes],
+            record: dict) -> dict[str, bytes]:  # fmt: skip
+    """The item's videos, with their audio track, and each player's box in the record.
+
+    A generator of its own draws the look of the videos, so the audio is the same with
+    or without them."""
+    rng = random.Random(f"{settings.seed}:{index}:video")
+    seconds = record["seconds"]
+    onsets = [tuple(n.start for n in v.notes) for v in voices]
+    videos: dict[str, bytes] = {}
+    if settings.layout == "urmp":
+        figures = place_figures([v.instrument for v in voices], onsets, rng)
+        folder = record["folder"]
+        mix = files[f"{folder}/AuMix_{folder}.wav"]
+        videos[f"{folder}/Vid_{folder}.mp4"] = encode_video(render_frames(figures, seconds, rng), mix, settings.sample_rate)
+        record["boxes"] = [_rounded(f.box()) for f in figures]
+    else:
+        record["boxes"] = {}
+        for rel, audio in list(files.items()):
+            n = int(rel.rsplit("p", 1)[1].split(".")[0])
+            (figure,) = place_figures([voices[n - 1].instrument], [onsets[n - 1]], rng)
+            video = rel.rsplit(".", 1)[0] + ".mp4"
+            videos[video] = encode_video(render_frames([figure], seconds, rng), audio, settings.sample_rate)
+            record["boxes"][video] = _rounded(figure.box())
+    record["video"] = {"width": FRAME_SIZE[0], "height": FRAME_SIZE[1], "fps": FPS}
+    return videos
+
+
+def _rounded(box: Box) -> list[float]:
+    return [round(v, 1) for v in (box.x1, box.y1, box.x2, box.y2)]
 
 
 def _score_midi(voices: list[Voice]) -> bytes:
@@ -402,7 +440,7 @@ def score_order(scores: list[Path], seed: int) -> list[Path]:
 
 
 def _audio_seconds(record: dict) -> float:
-    audio = [f for f in record["files"] if not f.endswith(".mid") and "/AuSep_" not in f]
+    audio = [f for f in record["files"] if f.endswith((".wav", ".flac")) and "/AuSep_" not in f]
     return record["seconds"] * len(audio)
 
 
@@ -415,7 +453,7 @@ def _prepare(out: Path, settings: SynthSettings) -> None:
     saved = out / STATE_DIR / "settings.json"
     current = {**asdict(settings), "soundfonts": [Path(s).name for s in settings.soundfonts]}
     if saved.is_file():
-        previous = json.loads(saved.read_text())
+        previous = {"video": False, **json.loads(saved.read_text())}  # folders made before --video
         if previous != current:
             changed = sorted(k for k in current if previous.get(k) != current[k])
             raise VimssError(f"{out} was made with other settings ({', '.join(changed)}); use a new folder")
