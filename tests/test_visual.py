@@ -67,3 +67,65 @@ def test_visual_configs_are_checked_and_visual_models_need_features():
             ModelConfig(**fields)
     with pytest.raises(VimssError, match="conditioned on visual features"):
         tiny_model(conditioning="film-final", context="visual")(torch.rand(1, 512, 8))
+
+
+@pytest.fixture(scope="module")
+def trio_video(tmp_path_factory):
+    """A 4-s synthetic trio video (vimss synth's figures) with a mono mix as its audio."""
+    import random
+
+    from vimss_cli.figures import encode_video, place_figures, render_frames
+
+    rng = random.Random(0)
+    figures = place_figures(["vn", "va", "vc"], [(0.0, 1.0, 2.0), (0.5, 1.5), (0.2, 3.0)], rng)
+    t = np.arange(4 * 11025) / 11025
+    mix = (8000 * (np.sin(2 * np.pi * 440 * t) + np.sin(2 * np.pi * 220 * t))).astype(np.int16)
+    path = tmp_path_factory.mktemp("video") / "trio.mp4"
+    path.write_bytes(encode_video(render_frames(figures, 4.0, rng), mix, 11025))
+    return path, [f.box() for f in figures]
+
+
+def test_find_players_with_given_boxes_and_its_errors(trio_video):
+    from vimss_cli.players import find_players
+
+    video, boxes = trio_video
+    track = find_players(video, 3, boxes=boxes)
+    assert track.at(0.0) == boxes and track.at(3.5) == boxes
+    with pytest.raises(VimssError, match="--boxes gives 3 boxes but --instruments names 2"):
+        find_players(video, 2, boxes=boxes)
+
+
+def test_video_features_are_the_crops_of_each_segment_through_resnet(trio_video):
+    from vimss_cli.players import find_players
+    from vimss_cli.video import read_frames
+    from vimss_cli.visual import VideoFeatures
+
+    video, boxes = trio_video
+    visual = VisualContext("lstm").eval()
+    track = find_players(video, 3, boxes=boxes)
+    single = VideoFeatures(visual, video, track, segment=2.0)(([0.0, 1.0]))
+    motion = VideoFeatures(visual, video, track, segment=2.0, frames=4)([0.0, 1.0])  # overlapping segments
+    assert single.shape == (2, 3, 1, FEATURE_DIM) and motion.shape == (2, 3, 4, FEATURE_DIM)
+    (frame,) = read_frames(video, [1.0])
+    with torch.inference_mode():
+        by_hand = visual.features(crop_players(frame, boxes))
+    torch.testing.assert_close(single[1, :, 0], by_hand)
+    torch.testing.assert_close(motion[0, :, 2], by_hand)  # frame 2 of segment 0 is at 1.0 s
+
+
+def test_a_visual_model_separates_a_video_and_needs_one(trio_video):
+    from vimss_cli.audio import open_audio
+    from vimss_cli.players import find_players
+    from vimss_cli.separator import Separator
+    from vimss_cli.visual import VideoFeatures
+
+    video, boxes = trio_video
+    model = tiny_model(conditioning="film-bottleneck", context="labels+visual")
+    separator = Separator(model, segment=1.5, overlap=0.25, wiener_iterations=0)
+    with open_audio(video) as reader:
+        mix, rate = reader.read_all(), reader.info.sample_rate
+    features = VideoFeatures(model.visual, video, find_players(video, 3, boxes=boxes), segment=1.5)
+    stems = separator.separate(mix, rate, "vn,va,vc", visual=features)
+    assert list(stems) == ["vn", "va", "vc"] and all(s.shape == mix.shape for s in stems.values())
+    with pytest.raises(VimssError, match="give it a video"):
+        separator.separate(mix, rate, "vn,va,vc")

@@ -5,8 +5,10 @@ box, and given instruments left to right (URMP composites its players in file-na
 
 from __future__ import annotations
 
+import bisect
 import os
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +126,56 @@ def assign_players(
         f"found {len(players)} player{'s' * (len(players) != 1)} in the video but --instruments names "
         f"{n_instruments}; pass --boxes, or --layout strips for equal vertical strips"
     )
+
+
+Detector = Callable[[list[np.ndarray]], list[list[Box]]]
+"""RGB frames -> player boxes in each (see `detector.PlayerDetector`)."""
+MAX_DETECTION_FRAMES = 120
+"""Frames that detection looks at, spread over the video: players sit still."""
+DETECTION_BATCH = 16
+
+
+@dataclass(frozen=True)
+class PlayerTrack:
+    """Each player's box at a few times of the video, left to right."""
+
+    times: tuple[float, ...]
+    boxes: tuple[tuple[Box, ...], ...]
+    """boxes[player][time]"""
+
+    def at(self, t: float) -> list[Box]:
+        """Every player's box at the sampled time nearest to `t`."""
+        i = bisect.bisect_left(self.times, t)
+        if i == len(self.times) or (i > 0 and t - self.times[i - 1] <= self.times[i] - t):
+            i -= 1
+        return [player[max(i, 0)] for player in self.boxes]
+
+
+def find_players(video: Path, n_players: int, *, detector: Detector | None = None, boxes: list[Box] | None = None,
+                 strips_fallback: bool = False) -> PlayerTrack:  # fmt: skip
+    """The players of a video: `boxes` as given, or detected on frames spread over the
+    video and tracked (see `assign_players`)."""
+    from .video import read_frames, video_info
+
+    info = video_info(video)
+    if boxes is not None:
+        if len(boxes) != n_players:
+            raise VimssError(f"--boxes gives {len(boxes)} boxes but --instruments names {n_players}")
+        return PlayerTrack((0.0,), tuple((b,) for b in boxes))
+    if detector is None:
+        raise VimssError("no player detector and no --boxes")
+    count = max(1, min(MAX_DETECTION_FRAMES, int(info.duration) + 1))
+    times = [info.duration * k / count for k in range(count)]
+    detections: list[list[Box]] = []
+    batch: list[np.ndarray] = []
+    for frame in read_frames(video, times):
+        batch.append(frame)
+        if len(batch) == DETECTION_BATCH:
+            detections += detector(batch)
+            batch = []
+    detections += detector(batch) if batch else []
+    players = assign_players(detections, n_players, info.width, info.height, strips_fallback=strips_fallback)
+    return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
 
 
 def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path) -> Path:

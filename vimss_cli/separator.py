@@ -29,6 +29,9 @@ from .unet import ConditionedUNet
 from .wiener import residual_model, wiener
 
 RESIDUAL = "residual"
+VisualSource = Callable[[list[float]], torch.Tensor]
+"""Segment start times (seconds) -> the players' backbone features (segments, players,
+frames, 2048), e.g. `visual.VideoFeatures`; what visually conditioned models read."""
 DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
 """Seconds per segment: the training segment length (65535 samples at 11025 Hz)."""
 
@@ -121,13 +124,14 @@ class Separator:
         return [i.abbr for i in instruments] + ([RESIDUAL] if self.residual else [])
 
     def separate(
-        self, waveform: torch.Tensor | np.ndarray, sample_rate: int, instruments: str | list[Instrument]
+        self, waveform: torch.Tensor | np.ndarray, sample_rate: int, instruments: str | list[Instrument],
+        visual: VisualSource | None = None,
     ) -> dict[str, torch.Tensor]:
         """Stems of a (channels, frames) or (frames,) mixture, each shaped like the input."""
         wave = torch.as_tensor(waveform, dtype=torch.float32)
         mono = wave.dim() == 1
         chosen = _instruments(instruments)
-        parts = list(self.stream([wave.reshape(-1, wave.shape[-1])], sample_rate, chosen))
+        parts = list(self.stream([wave.reshape(-1, wave.shape[-1])], sample_rate, chosen, visual=visual))
         stems = torch.cat(parts, dim=-1)
         return {name: (s[0] if mono else s) for name, s in zip(self.stem_names(chosen), stems)}
 
@@ -137,12 +141,15 @@ class Separator:
         sample_rate: int,
         instruments: str | list[Instrument],
         on_progress: Callable[[int], None] | None = None,
+        visual: VisualSource | None = None,
     ) -> Iterator[torch.Tensor]:
         """Consume (channels, n) blocks, yield (stems, channels, n) blocks of output as
         they become final. The output has exactly as many frames as the input."""
         chosen = _instruments(instruments)
         sources = [index(i) for i in chosen]
-        context = label_vector(chosen) if self.model.config.context == "labels" else None
+        labels = label_vector(chosen) if self.model.config.uses_labels else None
+        if self.model.config.uses_visual and visual is None:
+            raise VimssError("this model is conditioned on what the players look like: give it a video")
         seg = max(1, round(self.segment * sample_rate))
         fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
         step = seg - fade.overlap
@@ -173,7 +180,8 @@ class Separator:
                 batch = queue[first : first + self.batch_size]
                 offsets = [(s - fade.start, n) for s, n in batch]
                 chunks = torch.stack([F.pad(buffer[:, o : o + n], (0, seg - n)) for o, n in offsets])
-                for (start, n), stems in zip(batch, self._separate_chunks(chunks, sample_rate, sources, context).cpu()):
+                features = visual([s / sample_rate for s, _ in batch]) if self.model.config.uses_visual else None
+                for (start, n), stems in zip(batch, self._separate_chunks(chunks, sample_rate, sources, labels, features).cpu()):
                     fade.add(start, stems[..., :n])
             queue.clear()
             done = next_start - fade.start
@@ -187,7 +195,8 @@ class Separator:
 
     @torch.inference_mode()
     def _separate_chunks(
-        self, chunks: torch.Tensor, sample_rate: int, sources: list[int], context: torch.Tensor | None
+        self, chunks: torch.Tensor, sample_rate: int, sources: list[int], labels: torch.Tensor | None,
+        features: torch.Tensor | None,
     ) -> torch.Tensor:
         """(B, channels, n) segments -> (B, stems, channels, n) stems."""
         chunks = chunks.to(self.device)
@@ -197,8 +206,9 @@ class Separator:
         frames = math.ceil(math.ceil((mono.shape[-1] + 1) / HOP) / multiple) * multiple
         mono = F.pad(mono, (0, frames * HOP - 1 - mono.shape[-1]))
         mag = stft(mono).abs()
-        ctx = None if context is None else context.to(self.device).expand(len(chunks), -1)
-        masks = self.model.masks(mag, ctx)[:, sources]
+        labels = None if labels is None else labels.to(self.device).expand(len(chunks), -1)
+        features = None if features is None else features.to(self.device)
+        masks = self.model.masks(mag, labels, features)[:, sources]
 
         grid = StftGrid.for_rate(sample_rate)
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
@@ -290,6 +300,7 @@ def separate_file(
     on_start: Callable[[int | None], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     block_seconds: float = 30.0,
+    visual: VisualSource | None = None,
 ) -> dict[str, Path]:
     """Separate one file into `<out_dir>/<stem>.<fmt>`, streaming from input to output.
 
@@ -311,7 +322,7 @@ def separate_file(
             if on_start is not None:
                 on_start(info.frames)
             blocks = reader.blocks(max(1, round(block_seconds * info.sample_rate)))
-            for out in separator.stream(blocks, info.sample_rate, chosen, on_progress):
+            for out in separator.stream(blocks, info.sample_rate, chosen, on_progress, visual):
                 for writer, stem in zip(writers, out.numpy()):
                     writer.write(stem)
         except OSError as err:

@@ -187,8 +187,7 @@ def _distributed() -> tuple[int, int, int]:
 def _forward(model: torch.nn.Module, mix: torch.Tensor, labels: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """(masks, mixture STFT) for a batch of mixtures."""
     spec = stft(mix)
-    context = labels if config.context == "labels" else None
-    return model(spec.abs(), context), spec
+    return model(spec.abs(), labels if config.uses_labels else None), spec
 
 
 def _examples_seed(config: TrainConfig, validation: bool) -> int:
@@ -204,6 +203,8 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
     run_dir = Path(run_dir)
     latest = run_dir / "latest"
     # Folders are read before any file is written, so bad data leaves nothing behind.
+    if config.model.uses_visual:
+        raise VimssError("training visually conditioned models (video datasets, cached features) is not built yet")
     found = find_recordings(data)
     val_found = find_recordings(val_data) if val_data else found
     val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources)

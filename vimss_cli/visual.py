@@ -13,13 +13,16 @@ player, which the maximum over players ignores.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import VISUAL_DIM
-from .players import Box
+from .players import Box, PlayerTrack
+from .video import read_frames, segment_frame_times
 
 CROP_SIZE = 224
 FEATURE_DIM = 2048
@@ -83,3 +86,24 @@ class VisualContext(nn.Module):
         else:
             x = x.amax(dim=2)  # one frame, or the maximum over a motion model's frames
         return x.amax(dim=1)
+
+
+class VideoFeatures:
+    """Backbone features of a video's players for the segments a Separator asks for:
+    the frames at each segment's start (or spread over it, for motion models), each
+    player cropped by its box, through the model's ResNet-50."""
+
+    def __init__(self, visual: VisualContext, video: Path, players: PlayerTrack, segment: float, frames: int = 1) -> None:
+        self.visual, self.video, self.players = visual, Path(video), players
+        self.segment, self.frames = segment, frames
+
+    @torch.inference_mode()
+    def __call__(self, starts: list[float]) -> torch.Tensor:
+        """Segment starts (seconds, ascending) -> (segments, players, frames, 2048)."""
+        times = segment_frame_times(starts, self.segment, self.frames)
+        wanted = sorted({t for segment in times for t in segment})  # motion segments overlap
+        frames = dict(zip(wanted, read_frames(self.video, wanted)))
+        crops = [crop_players(frames[t], self.players.at(start)) for start, segment in zip(starts, times) for t in segment]
+        stacked = torch.stack(crops).reshape(len(starts), self.frames, *crops[0].shape).transpose(1, 2)
+        device = next(self.visual.parameters()).device
+        return self.visual.features(stacked.to(device))
