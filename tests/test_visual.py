@@ -129,3 +129,58 @@ def test_a_visual_model_separates_a_video_and_needs_one(trio_video):
     assert list(stems) == ["vn", "va", "vc"] and all(s.shape == mix.shape for s in stems.values())
     with pytest.raises(VimssError, match="give it a video"):
         separator.separate(mix, rate, "vn,va,vc")
+
+
+@pytest.fixture(scope="module")
+def visual_model_dir(tmp_path_factory):
+    from vimss_cli.checkpoints import save_pretrained
+
+    model = tiny_model(conditioning="final-multiply", context="labels+visual")
+    return save_pretrained(model, tmp_path_factory.mktemp("models") / "tiny-visual")
+
+
+@pytest.fixture(scope="module")
+def untrained_detector(tmp_path_factory):
+    from vimss_cli.detector import _ultralytics, save_detector
+
+    _ultralytics(offline=True)
+    from ultralytics.nn.tasks import DetectionModel
+
+    torch.manual_seed(0)
+    return save_detector(DetectionModel("yolov8n.yaml", nc=1, verbose=False), tmp_path_factory.mktemp("det") / "d", {0: "player"})
+
+
+def test_cli_separates_a_video_with_boxes_and_draws_them(tmp_path, trio_video, visual_model_dir):
+    from PIL import Image
+    from test_cli import vimss
+
+    video, boxes = trio_video
+    spec = ";".join(",".join(f"{v:g}" for v in (b.x1, b.y1, b.x2, b.y2)) for b in boxes)
+    result = vimss("separate", video, "-i", "vn,va,vc", "-m", visual_model_dir, "--boxes", spec,
+                   "--save-boxes", tmp_path / "boxes.png", "-o", tmp_path / "out")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stems = sorted(p.name for p in (tmp_path / "out" / "tiny-visual" / "trio").iterdir())
+    assert stems == ["va.wav", "vc.wav", "vn.wav"]
+    assert Image.open(tmp_path / "boxes.png").size == (320, 180)
+
+
+def test_cli_video_errors_and_the_strips_fallback(tmp_path, trio_video, visual_model_dir, untrained_detector):
+    from media import write_counting_video
+    from test_cli import assert_one_line_error, vimss
+
+    video, _ = trio_video
+    common = ["-i", "vn,va,vc", "-m", visual_model_dir, "-o", tmp_path / "out", "--detector", untrained_detector]
+    # an untrained detector finds nobody: a one-line error, or equal strips when asked
+    assert_one_line_error(vimss("separate", video, *common), "found 0 players", "--layout strips")
+    result = vimss("separate", video, *common, "--layout", "strips", "--save-boxes", tmp_path / "strips.png")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "strips.png").is_file()
+    silent = write_counting_video(tmp_path / "silent.mp4", frames=20)
+    assert_one_line_error(vimss("separate", silent, *common, "--layout", "strips"), "audio")
+    wav = tmp_path / "mix.wav"
+    import soundfile as sf
+
+    sf.write(wav, np.zeros(11025, np.float32), 11025)
+    assert_one_line_error(vimss("separate", wav, *common), "no video stream")
+    assert_one_line_error(vimss("separate", video, *common, "--boxes", "1,2,3"), "four numbers")
+    assert not (tmp_path / "out" / "tiny-visual" / "silent").exists()

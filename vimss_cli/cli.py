@@ -6,6 +6,7 @@ with exit code 1; nothing here does separation work itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -33,6 +34,11 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 out_console = Console()
+
+
+class PlayerLayout(str, Enum):
+    detect = "detect"
+    strips = "strips"
 
 
 class OutputFormat(str, Enum):
@@ -125,13 +131,29 @@ def separate(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
     bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    detector: Annotated[
+        Path | None,
+        typer.Option(help="Video: YOLO weights (.pt) or detector folder (default: COCO persons online, else bundled)."),
+    ] = None,
+    boxes: Annotated[
+        str | None, typer.Option(help='Video: player boxes "x1,y1,x2,y2;..." left to right, instead of detection.')
+    ] = None,
+    layout: Annotated[
+        PlayerLayout, typer.Option(help="Video: strips = equal vertical strips when the players found differ in number.")
+    ] = PlayerLayout.detect,
+    save_boxes: Annotated[
+        Path | None, typer.Option(help="Video: write the first frame with each player's box and instrument (PNG).")
+    ] = None,
 ) -> None:
-    """Separate INPUT files into one stem per given instrument."""
+    """Separate INPUT files (audio, or video with its players) into one stem per given instrument."""
     with user_errors():
         from .audio import check_output_format
         from .checkpoints import load_model, to_device
         from .instruments import parse_instruments
+        from .detector import load_detector
+        from .players import parse_boxes
         from .separator import DEFAULT_SEGMENT, Separator, separate_file
+        from .visual import video_source
 
         _quiet_hub_logs()
         chosen = parse_instruments(instruments)
@@ -148,6 +170,9 @@ def separate(
             residual=residual,
         )
         summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
+        fixed_boxes = parse_boxes(boxes) if boxes is not None else None
+        visual_model = loaded.model.visual
+        find_detector = functools.cache(lambda: load_detector(detector))
         failed = False
         show = not as_json and sys.stderr.isatty()
         for path in inputs:
@@ -156,6 +181,13 @@ def separate(
             with _progress(show) as progress:
                 task = progress.add_task(path.name, total=None)
                 try:
+                    visual = None
+                    if visual_model is not None or save_boxes is not None:
+                        visual = video_source(visual_model, path, [i.abbr for i in chosen], separator.segment,
+                                              loaded.model.config.visual_frames,
+                                              detector=None if fixed_boxes else find_detector(), boxes=fixed_boxes,
+                                              strips_fallback=layout == PlayerLayout.strips,
+                                              save_boxes=save_boxes)  # fmt: skip
                     stems = separate_file(
                         separator,
                         path,
@@ -165,6 +197,7 @@ def separate(
                         bit_depth=bit_depth.value,
                         on_start=lambda frames, t=task: progress.update(t, total=frames),
                         on_progress=lambda done, t=task: progress.update(t, completed=done),
+                        visual=visual,
                     )
                 except VimssError as err:
                     failed = True

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import VISUAL_DIM
-from .players import Box, PlayerTrack
+from .players import Box, Detector, PlayerTrack, draw_boxes, find_players
 from .video import read_frames, segment_frame_times
 
 CROP_SIZE = 224
@@ -107,3 +107,14 @@ class VideoFeatures:
         stacked = torch.stack(crops).reshape(len(starts), self.frames, *crops[0].shape).transpose(1, 2)
         device = next(self.visual.parameters()).device
         return self.visual.features(stacked.to(device))
+
+
+def video_source(model_visual: VisualContext | None, video: Path, labels: list[str], segment: float, frames: int = 1, *,
+                 detector: Detector | None = None, boxes: list[Box] | None = None, strips_fallback: bool = False,
+                 save_boxes: Path | None = None) -> VideoFeatures | None:  # fmt: skip
+    """Find the players of `video` (one per label, left to right), draw them to
+    `save_boxes` if asked, and give the features a visual model reads (None without one)."""
+    players = find_players(video, len(labels), detector=detector, boxes=boxes, strips_fallback=strips_fallback)
+    if save_boxes is not None:
+        draw_boxes(next(read_frames(video, [0.0])), players.at(0.0), labels, save_boxes)
+    return None if model_visual is None else VideoFeatures(model_visual, video, players, segment, frames)
