@@ -185,7 +185,7 @@ def separate(
                     if visual_model is not None or save_boxes is not None:
                         visual = video_source(visual_model, path, [i.abbr for i in chosen], separator.segment,
                                               loaded.model.config.visual_frames,
-                                              detector=None if fixed_boxes else find_detector(), boxes=fixed_boxes,
+                                              detector=find_detector, boxes=fixed_boxes,
                                               strips_fallback=layout == PlayerLayout.strips,
                                               save_boxes=save_boxes)  # fmt: skip
                     stems = separate_file(
