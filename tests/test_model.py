@@ -99,7 +99,7 @@ def test_half_precision_checkpoint_loads_as_float32(tmp_path):
 def test_config_round_trip_and_refusals(tmp_path):
     config = tiny_config(conditioning="film-final")
     path = tmp_path / "config.json"
-    config.save(path)
+    path.write_text(config.to_json())
     assert ModelConfig.load(path) == config
     data = json.loads(path.read_text())
     for key, value, message in [

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .config import LIBRARY, ModelConfig
 from .errors import VimssError, first_line
@@ -51,25 +51,16 @@ def bundled_models() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file())
 
 
-def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", half: bool = False,
-                    extra: dict[str, bytes] | None = None) -> Path:  # fmt: skip
-    """Write a checkpoint folder atomically (a temporary sibling renamed into place);
-    `extra` files (e.g. a training state) land in the same folder in the same rename."""
+def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
+    """Write `files` as `folder` atomically: a temporary sibling renamed into place, so a
+    reader never sees half a checkpoint; world-readable, since checkpoints are shared."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        model.config.save(tmp / CONFIG_FILE)
-        state = {
-            k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
-            for k, v in model.state_dict().items()
-        }
-        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"library": LIBRARY})
-        (tmp / CARD_FILE).write_text(card or model_card(folder.name, model.config))
-        for name, data in (extra or {}).items():
+        for name, data in files.items():
             (tmp / name).write_bytes(data)
-        # mkdtemp (and safetensors) create owner-only modes; a checkpoint is meant to be shared.
-        tmp.chmod(0o755)
+        tmp.chmod(0o755)  # mkdtemp creates owner-only folders
         for path in tmp.iterdir():
             path.chmod(0o644)
         if folder.exists():
@@ -79,6 +70,26 @@ def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", hal
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def half_state(model: torch.nn.Module, half: bool) -> dict[str, torch.Tensor]:
+    """The model's tensors for a safetensors file, floating point ones in fp16 if `half`."""
+    return {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
+
+
+def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", half: bool = False,
+                    extra: dict[str, bytes] | None = None) -> Path:  # fmt: skip
+    """Write a checkpoint folder (config, safetensors weights, model card) atomically;
+    `extra` files (e.g. a training state) land in the same folder in the same rename."""
+    return write_folder(folder, {
+        CONFIG_FILE: model.config.to_json().encode(),
+        WEIGHTS_FILE: save(half_state(model, half), metadata={"library": LIBRARY}),
+        CARD_FILE: (card or model_card(Path(folder).name, model.config)).encode(),
+        **(extra or {}),
+    })  # fmt: skip
 
 
 def model_card(name: str, config: ModelConfig, details: str = "") -> str:

@@ -132,8 +132,8 @@ class ModelConfig:
         except (TypeError, ValueError) as err:
             raise VimssError(f"config: {err}") from None
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
     def load(cls, path: Path) -> ModelConfig:

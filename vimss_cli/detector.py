@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .checkpoints import half_state, write_folder
 from .errors import VimssError, first_line
 from .players import Box
 
@@ -124,11 +125,74 @@ def load_detector_folder(folder: Path) -> PlayerDetector:
 def save_detector(model: torch.nn.Module, folder: Path, names: dict[int, str], half: bool = True) -> Path:
     """Save an ultralytics DetectionModel as model YAML (with its class names) + safetensors."""
     import yaml
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+    from ultralytics.nn.tasks import guess_model_scale
 
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {**model.yaml, "nc": len(names), "names": {int(k): v for k, v in names.items()}}
-    (folder / DETECTOR_YAML).write_text(yaml.safe_dump(config, sort_keys=False))
-    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / DETECTOR_WEIGHTS))
-    return folder
+    config = {k: v for k, v in model.yaml.items() if k != "yaml_file"}
+    config.update(nc=len(names), names={int(k): v for k, v in names.items()},
+                  scale=model.yaml.get("scale") or guess_model_scale(model.yaml.get("yaml_file", "")))  # fmt: skip
+    return write_folder(folder, {
+        DETECTOR_YAML: yaml.safe_dump(config, sort_keys=False).encode(),
+        DETECTOR_WEIGHTS: save(half_state(model, half)),
+    })  # fmt: skip
+
+
+def detector_dataset(folders: list[Path], out: Path, frames_per_video: int = 6, val_share: float = 0.1,
+                     seed: int = 0) -> Path:  # fmt: skip
+    """A YOLO dataset (images/, labels/, data.yaml) from `vimss synth --video` folders:
+    frames at random times of every video, labelled with its players' boxes from the
+    manifest (class 0, player). Returns data.yaml."""
+    import json
+    import random
+
+    from PIL import Image
+
+    from .video import read_frames, video_info
+
+    rng = random.Random(seed)
+    videos: list[tuple[Path, list[list[float]]]] = []
+    for folder in folders:
+        manifest = Path(folder) / "manifest.json"
+        if not manifest.is_file():
+            raise VimssError(f"{folder} has no manifest.json: make it with `vimss synth --video`")
+        for item in json.loads(manifest.read_text())["items"]:
+            boxes = item.get("boxes")
+            if isinstance(boxes, list):
+                videos.append((Path(folder) / item["folder"] / f"Vid_{item['folder']}.mp4", boxes))
+            elif isinstance(boxes, dict):
+                videos += [(Path(folder) / name, [box]) for name, box in boxes.items()]
+    if not videos:
+        raise VimssError("no videos with player boxes in " + ", ".join(map(str, folders)))
+    for split in ("train", "val"):
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    for n, (video, boxes) in enumerate(videos):
+        split = "val" if n % max(2, round(1 / val_share)) == 0 else "train"  # every tenth video, the first included
+        info = video_info(video)
+        times = sorted(rng.uniform(0, max(0.0, info.duration - 0.1)) for _ in range(frames_per_video))
+        lines = "".join(
+            f"0 {(x1 + x2) / 2 / info.width:.6f} {(y1 + y2) / 2 / info.height:.6f} "
+            f"{(x2 - x1) / info.width:.6f} {(y2 - y1) / info.height:.6f}\n"
+            for x1, y1, x2, y2 in boxes
+        )
+        for k, frame in enumerate(read_frames(video, times)):
+            stem = f"{n:05d}_{k}"
+            Image.fromarray(frame).save(out / "images" / split / f"{stem}.jpg", quality=92)
+            (out / "labels" / split / f"{stem}.txt").write_text(lines)
+    data = out / "data.yaml"
+    data.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: player\n")
+    return data
+
+
+def train_detector(data: Path, out: Path, *, epochs: int, base: str = "yolov8n.yaml", image_size: int = 320,
+                   batch: int = 16, workers: int = 2, seed: int = 0) -> Path:  # fmt: skip
+    """Train a one-class YOLO on a `detector_dataset` offline and save it in the bundled
+    folder format; ultralytics' own run folder goes under `out/ultralytics`."""
+    ultralytics = _ultralytics(offline=True)
+    yolo = ultralytics.YOLO(base)
+    yolo.train(data=str(data), epochs=epochs, imgsz=image_size, batch=batch, workers=workers, seed=seed, device="cpu",
+               project=str(out.resolve() / "ultralytics"), name="run", exist_ok=True, plots=False, verbose=False,
+               amp=False, fliplr=0.5, mosaic=1.0)  # fmt: skip
+    best = out / "ultralytics" / "run" / "weights" / "best.pt"
+    trained = ultralytics.YOLO(str(best))  # our own run's file
+    return save_detector(trained.model.float(), out / "detector", {0: "player"})
