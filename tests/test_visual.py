@@ -184,3 +184,30 @@ def test_cli_video_errors_and_the_strips_fallback(tmp_path, trio_video, visual_m
     assert_one_line_error(vimss("separate", wav, *common), "no video stream")
     assert_one_line_error(vimss("separate", video, *common, "--boxes", "1,2,3"), "four numbers")
     assert not (tmp_path / "out" / "tiny-visual" / "silent").exists()
+
+
+def test_cached_features_match_the_separators_and_are_computed_once(tmp_path, trio_video):
+    import os
+
+    from vimss_cli.feature_cache import features_at, trunk_fingerprint, video_features
+    from vimss_cli.players import find_players
+    from vimss_cli.visual import VideoFeatures
+
+    video, boxes = trio_video
+    visual = VisualContext("frame").eval()
+    fingerprint = trunk_fingerprint(visual)
+    cached = video_features(visual, video, boxes, tmp_path / "cache", fingerprint)
+    assert cached.shape == (8, 3, FEATURE_DIM) and cached.dtype == torch.float16  # 4 s every 0.5 s
+    (file,) = (tmp_path / "cache").iterdir()
+    stamp = file.stat().st_mtime_ns
+    assert torch.equal(video_features(visual, video, boxes, tmp_path / "cache", fingerprint), cached)
+    assert file.stat().st_mtime_ns == stamp  # read, not recomputed
+    live = VideoFeatures(visual, video, find_players(video, 3, boxes=boxes), segment=2.0)([1.0])
+    torch.testing.assert_close(features_at(cached, 1.0, 2.0), live[0], rtol=2e-3, atol=2e-3)  # fp16 on disk
+    assert features_at(cached, 1.0, 2.0, frames=4).shape == (3, 4, FEATURE_DIM)
+    # other weights or a changed video are other cache entries
+    other = VisualContext("frame").eval()
+    assert trunk_fingerprint(other) != fingerprint
+    os.utime(video, ns=(stamp, stamp + 1))
+    video_features(visual, video, boxes, tmp_path / "cache", fingerprint)
+    assert len(list((tmp_path / "cache").iterdir())) == 2
