@@ -67,7 +67,7 @@ def test_piece_segments_are_aligned_sources_of_the_piece(urmp):
     pieces = urmp_pieces(urmp)[0]
     data = PieceSegments(pieces, size=6, seed=0)
     for i in range(len(data)):
-        mix, sources, labels = data[i]
+        mix, sources, labels, _ = data[i]
         assert mix.shape == (SEGMENT_SAMPLES,) and sources.shape == (13, SEGMENT_SAMPLES)
         torch.testing.assert_close(sources.sum(0), mix, atol=1e-5, rtol=0)
         assert mix.abs().max() == pytest.approx(1.0)

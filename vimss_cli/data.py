@@ -63,6 +63,46 @@ class Example(NamedTuple):
     """(13, SEGMENT_SAMPLES): each present source as it sits in the mix, zeros elsewhere."""
     labels: torch.Tensor
     """(13,) presence of each instrument class."""
+    visual: torch.Tensor = torch.zeros(0)
+    """(MAX_PLAYERS, frames, 2048) cached features of the players seen (padded with
+    copies of the first, which the maximum over players ignores), or empty."""
+
+
+MAX_PLAYERS = 8
+"""Players a training example can show (Solos: one per source; URMP: up to 5)."""
+
+
+class VisualLookup:
+    """Cached player features (see `feature_cache`) of training videos, per segment.
+
+    Holds only file names; each data-loading process reads a video's features once."""
+
+    def __init__(self, files: dict[Path, Path], frames: int = 1) -> None:
+        self.files, self.frames = files, frames
+        self._loaded: dict[Path, torch.Tensor] = {}
+
+    def __call__(self, video: Path, start: float) -> torch.Tensor:
+        """(players, frames, 2048) of the segment of `video` starting at `start` seconds."""
+        from safetensors.torch import load_file
+
+        from .feature_cache import features_at
+
+        if video not in self._loaded:
+            if video not in self.files:
+                raise VimssError(f"no cached features for {video}")
+            self._loaded[video] = load_file(str(self.files[video]))["features"]
+        return features_at(self._loaded[video], start, SEGMENT_SAMPLES / SAMPLE_RATE, self.frames)
+
+    def __getstate__(self) -> dict:
+        return {"files": self.files, "frames": self.frames, "_loaded": {}}  # workers load their own
+
+
+def pad_players(features: list[torch.Tensor]) -> torch.Tensor:
+    """Players of all sources, then copies of the first up to MAX_PLAYERS."""
+    players = torch.cat(features)
+    if len(players) > MAX_PLAYERS:
+        raise VimssError(f"an example shows {len(players)} players; at most {MAX_PLAYERS} are supported")
+    return torch.cat([players, players[:1].expand(MAX_PLAYERS - len(players), *players.shape[1:])])
 
 
 class MixAndSeparate(torch.utils.data.Dataset):
@@ -70,7 +110,8 @@ class MixAndSeparate(torch.utils.data.Dataset):
     validation set is just another seed."""
 
     def __init__(self, recordings: dict[int, list[Path]], size: int, *, max_sources: int = 7,
-                 min_sources: int = 2, seed: int = 0, max_tries: int = 20) -> None:  # fmt: skip
+                 min_sources: int = 2, seed: int = 0, max_tries: int = 20,
+                 visual: VisualLookup | None = None) -> None:  # fmt: skip
         if not 2 <= min_sources <= max_sources:
             raise VimssError(f"need 2 <= min_sources <= max_sources, got {min_sources}..{max_sources}")
         self.recordings = recordings
@@ -78,6 +119,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
         self.min_sources, self.max_sources = min_sources, min(max_sources, len(recordings))
         self.seed = seed
         self.max_tries = max_tries
+        self.visual = visual
 
     def __len__(self) -> int:
         return self.size
@@ -87,23 +129,28 @@ class MixAndSeparate(torch.utils.data.Dataset):
         count = rng.randint(min(self.min_sources, self.max_sources), self.max_sources)
         classes = sorted(rng.sample(sorted(self.recordings), count))
         sources = torch.zeros(N_INSTRUMENTS, SEGMENT_SAMPLES)
+        seen = []
         for k in classes:
-            sources[k] = self._segment(rng, self.recordings[k])
+            sources[k], path, start = self._segment(rng, self.recordings[k])
+            if self.visual is not None:  # each Solos recording has its own video of one player
+                seen.append(self.visual(path.with_suffix(".mp4"), start))
         sources /= count
         labels = torch.zeros(N_INSTRUMENTS)
         labels[classes] = 1.0
-        return Example(sources.sum(0), sources, labels)
+        return Example(sources.sum(0), sources, labels, pad_players(seen) if seen else torch.zeros(0))
 
-    def _segment(self, rng: random.Random, files: list[Path]) -> torch.Tensor:
-        """A non-silent segment of a random recording, at 11025 Hz mono, peak 1."""
+    def _segment(self, rng: random.Random, files: list[Path]) -> tuple[torch.Tensor, Path, float]:
+        """A non-silent segment of a random recording, at 11025 Hz mono, peak 1; with
+        the recording and the segment's start in seconds."""
         for _ in range(self.max_tries):
             path = rng.choice(files)
             frames, rate = _frames_and_rate(path)
             length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
-            wave = read_segment(path, rng.randint(0, max(0, frames - length)))
+            start = rng.randint(0, max(0, frames - length))
+            wave = read_segment(path, start)
             peak = wave.abs().max()
             if peak >= SILENCE_PEAK:
-                return wave / peak
+                return wave / peak, path, start / rate
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among {files[0].parent}")
 
 
@@ -123,10 +170,13 @@ class PieceSegments(torch.utils.data.Dataset):
     piece's instruments, as `vimss evaluate` gives them."""
 
     def __init__(self, pieces: list[Piece], size: int, *, seed: int = 0, gain_db: float = 6.0,
-                 max_tries: int = 20) -> None:  # fmt: skip
+                 max_tries: int = 20, visual: VisualLookup | None = None) -> None:  # fmt: skip
         if not pieces:
             raise VimssError("no URMP-layout pieces to train on")
+        if visual is not None and (missing := [p.name for p in pieces if p.video is None]):
+            raise VimssError(f"a visual model trains on videos; {missing[0]} has no Vid_*.mp4")
         self.pieces, self.size, self.seed, self.gain_db, self.max_tries = pieces, size, seed, gain_db, max_tries
+        self.visual = visual
 
     def __len__(self) -> int:
         return self.size
@@ -148,7 +198,8 @@ class PieceSegments(torch.utils.data.Dataset):
             if peak >= SILENCE_PEAK:
                 labels = torch.zeros(N_INSTRUMENTS)
                 labels[[index(instrument(i)) for i in piece.instruments]] = 1.0
-                return Example(mix / peak, sources / peak, labels)
+                seen = pad_players([self.visual(piece.video, start / rate)]) if self.visual is not None else torch.zeros(0)
+                return Example(mix / peak, sources / peak, labels, seen)
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among the URMP pieces")
 
 

@@ -33,7 +33,7 @@ from safetensors.torch import save as save_tensors
 from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, save_pretrained
 from .config import ModelConfig
 from .constants import SEGMENT_SAMPLES
-from .data import Blend, MixAndSeparate, PieceSegments, solos_recordings
+from .data import Blend, Example, MixAndSeparate, PieceSegments, solos_recordings
 from .errors import VimssError
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
@@ -184,10 +184,10 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def _forward(model: torch.nn.Module, mix: torch.Tensor, labels: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(masks, mixture STFT) for a batch of mixtures."""
-    spec = stft(mix)
-    return model(spec.abs(), labels if config.uses_labels else None), spec
+def _forward(model: torch.nn.Module, batch: Example, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masks, mixture STFT) for a batch of examples."""
+    spec = stft(batch.mix)
+    return model(spec.abs(), batch.labels if config.uses_labels else None, batch.visual if config.uses_visual else None), spec
 
 
 def _examples_seed(config: TrainConfig, validation: bool) -> int:
@@ -249,10 +249,10 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         net.train()
         losses = []
         for batch in loader:
-            mix, sources, labels = (t.to(dev) for t in batch)
-            mix = _add_noise(mix, config, state.step * world + rank)
-            masks, spec = _forward(net, mix, labels, config.model)
-            loss = mask_loss(masks, stft(sources).abs(), spec.abs(), config.model.mask == "binary")
+            batch = Example(*(t.to(dev) for t in batch))
+            batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
+            masks, spec = _forward(net, batch, config.model)
+            loss = mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.model.mask == "binary")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -296,8 +296,9 @@ def validate(model: ConditionedUNet, dataset: torch.utils.data.Dataset, config: 
     totals = torch.zeros(4, dtype=torch.float64)  # loss sum, examples, SI-SDR sum, SI-SDRi sum (per source: count below)
     count = torch.zeros(1, dtype=torch.float64)
     for batch in loader:
-        mix, sources, labels = (t.to(dev) for t in batch)
-        masks, spec = _forward(model, mix, labels, config.model)
+        batch = Example(*(t.to(dev) for t in batch))
+        mix, sources, labels = batch.mix, batch.sources, batch.labels
+        masks, spec = _forward(model, batch, config.model)
         loss = mask_loss(masks, stft(sources).abs(), spec.abs(), config.model.mask == "binary")
         totals[0] += loss.item() * mix.shape[0]
         totals[1] += mix.shape[0]
