@@ -128,6 +128,35 @@ def test_init_fine_tunes_from_a_models_weights_and_checks_its_config(tmp_path, s
     assert json.loads((tmp_path / "cli" / "train_config.json").read_text())["model"]["channels"] == [4, 8, 16]
 
 
+def test_a_visual_model_trains_on_synthetic_videos_with_cached_features(tmp_path):
+    import pretty_midi
+
+    from vimss_cli.synth import SynthSettings, synthesize
+
+    midi = pretty_midi.PrettyMIDI()
+    for k, pitch in enumerate((76, 60, 43)):
+        track = pretty_midi.Instrument(program=0, name=f"line {k}")
+        track.notes = [pretty_midi.Note(90, pitch + i % 4, i * 0.25, i * 0.25 + 0.2) for i in range(24)]
+        midi.instruments.append(track)
+    midi.write(str(tmp_path / "trio.mid"))
+    tim = str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
+    for layout in ("urmp", "solos"):
+        settings = SynthSettings(layout, (tim,), sample_rate=11025, seconds=3.0, split="all", video=True, max_parts=3)
+        synthesize(tmp_path / layout, [tmp_path / "trio.mid"], settings, pieces=2)
+    config = tiny(model={"conditioning": "film-final", "context": "labels+visual", "backbone_weights": "random"},
+                  steps=2, validate_every=2)  # fmt: skip
+    train([tmp_path / "urmp", tmp_path / "solos"], tmp_path / "run", config, workers=0)
+    cached = list((tmp_path / "run" / "features").glob("*.safetensors"))
+    assert len(cached) == 2 + len(list((tmp_path / "solos").rglob("*.mp4")))  # every video once
+    model = load_model(str(tmp_path / "run" / "best")).model
+    assert model.config.uses_visual and model.visual is not None
+    with pytest.raises(VimssError, match="has no Vid_"):
+        for video in (tmp_path / "urmp").rglob("Vid_*.mp4"):
+            video.unlink()
+        train([tmp_path / "urmp"], tmp_path / "run2", config, workers=0)
+    assert not (tmp_path / "run2").exists()
+
+
 @pytest.mark.parametrize(
     "model",
     [

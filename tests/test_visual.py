@@ -196,18 +196,19 @@ def test_cached_features_match_the_separators_and_are_computed_once(tmp_path, tr
     video, boxes = trio_video
     visual = VisualContext("frame").eval()
     fingerprint = trunk_fingerprint(visual)
-    cached = video_features(visual, video, boxes, tmp_path / "cache", fingerprint)
+    track = find_players(video, 3, boxes=boxes)
+    cached = video_features(visual, video, track, tmp_path / "cache", fingerprint)
     assert cached.shape == (8, 3, FEATURE_DIM) and cached.dtype == torch.float16  # 4 s every 0.5 s
     (file,) = (tmp_path / "cache").iterdir()
     stamp = file.stat().st_mtime_ns
-    assert torch.equal(video_features(visual, video, boxes, tmp_path / "cache", fingerprint), cached)
+    assert torch.equal(video_features(visual, video, track, tmp_path / "cache", fingerprint), cached)
     assert file.stat().st_mtime_ns == stamp  # read, not recomputed
-    live = VideoFeatures(visual, video, find_players(video, 3, boxes=boxes), segment=2.0)([1.0])
+    live = VideoFeatures(visual, video, track, segment=2.0)([1.0])
     torch.testing.assert_close(features_at(cached, 1.0, 2.0), live[0], rtol=2e-3, atol=2e-3)  # fp16 on disk
     assert features_at(cached, 1.0, 2.0, frames=4).shape == (3, 4, FEATURE_DIM)
     # other weights or a changed video are other cache entries
     other = VisualContext("frame").eval()
     assert trunk_fingerprint(other) != fingerprint
     os.utime(video, ns=(stamp, stamp + 1))
-    video_features(visual, video, boxes, tmp_path / "cache", fingerprint)
+    video_features(visual, video, track, tmp_path / "cache", fingerprint)
     assert len(list((tmp_path / "cache").iterdir())) == 2

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from .players import Box
+from .errors import VimssError
+from .players import Box, Detector, PlayerTrack, find_players
 from .video import read_frames, segment_frame_times, video_info
 from .visual import FEATURE_DIM, VisualContext, crop_players
 
@@ -35,26 +37,26 @@ def trunk_fingerprint(visual: VisualContext) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_path(cache: Path, video: Path, boxes: list[Box], fingerprint: str) -> Path:
+def cache_path(cache: Path, video: Path, players: PlayerTrack, fingerprint: str) -> Path:
     stat = video.stat()
-    key = f"{video.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{boxes}|{fingerprint}|{FEATURE_STEP}"
+    key = f"{video.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{players}|{fingerprint}|{FEATURE_STEP}"
     return cache / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.safetensors"
 
 
 @torch.inference_mode()
-def video_features(visual: VisualContext, video: Path, boxes: list[Box], cache: Path, fingerprint: str) -> torch.Tensor:
-    """(grid times, players, 2048) fp16 features of `video`'s players (fixed `boxes`, left
-    to right) every FEATURE_STEP seconds, from the cache or computed and cached."""
-    path = cache_path(cache, video, boxes, fingerprint)
+def video_features(visual: VisualContext, video: Path, players: PlayerTrack, cache: Path, fingerprint: str) -> torch.Tensor:
+    """(grid times, players, 2048) fp16 features of `video`'s players (left to right)
+    every FEATURE_STEP seconds, from the cache or computed and cached."""
+    path = cache_path(cache, video, players, fingerprint)
     if path.is_file():
         return load_file(str(path))["features"]
     info = video_info(video)
     times = [k * FEATURE_STEP for k in range(max(1, math.ceil(info.duration / FEATURE_STEP)))]
     device = next(visual.parameters()).device
     crops, out = [], []
-    for frame in read_frames(video, times):
-        crops.append(crop_players(frame, boxes))
-        if len(crops) * len(boxes) >= BATCH:
+    for t, frame in zip(times, read_frames(video, times)):
+        crops.append(crop_players(frame, players.at(t)))
+        if len(crops) * len(players.boxes) >= BATCH:
             out.append(visual.features(torch.stack(crops).to(device)).cpu())
             crops = []
     if crops:
@@ -73,3 +75,42 @@ def features_at(features: torch.Tensor, start: float, segment: float, frames: in
     (times,) = segment_frame_times([start], segment, frames)
     rows = [min(len(features) - 1, max(0, round(t / FEATURE_STEP))) for t in times]
     return features[rows].float().transpose(0, 1).reshape(features.shape[1], frames, FEATURE_DIM)
+
+
+def synth_boxes(folders: list[Path]) -> dict[Path, list[Box]]:
+    """The players' boxes `vimss synth --video` wrote in each folder's manifest, by video."""
+    import json
+
+    boxes: dict[Path, list[Box]] = {}
+    for folder in folders:
+        manifest = Path(folder) / "manifest.json"
+        if not manifest.is_file():
+            continue
+        for item in json.loads(manifest.read_text()).get("items", []):
+            found = item.get("boxes")
+            if isinstance(found, list):
+                boxes[(Path(folder) / item["folder"] / f"Vid_{item['folder']}.mp4").resolve()] = [Box(*b) for b in found]
+            elif isinstance(found, dict):
+                boxes.update({(Path(folder) / name).resolve(): [Box(*b)] for name, b in found.items()})
+    return boxes
+
+
+def cache_videos(visual: VisualContext, videos: dict[Path, int], cache: Path, *, known: dict[Path, list[Box]],
+                 detector: Callable[[], Detector], on_video: Callable[[], None] | None = None) -> dict[Path, Path]:  # fmt: skip
+    """Cache the features of every video (path -> number of players): boxes as `vimss
+    synth` recorded them, else detected. Returns video -> cache file."""
+    fingerprint = trunk_fingerprint(visual)
+    files = {}
+    training = visual.training
+    visual.eval()  # BatchNorm with its running statistics, as at inference
+    for video, count in videos.items():
+        boxes = known.get(video.resolve())
+        if boxes is not None and len(boxes) != count:
+            raise VimssError(f"{video}: the manifest has {len(boxes)} boxes for {count} players")
+        players = find_players(video, count, boxes=boxes, detector=None if boxes else detector())
+        video_features(visual, video, players, cache, fingerprint)
+        files[video] = cache_path(cache, video, players, fingerprint)
+        if on_video is not None:
+            on_video()
+    visual.train(training)
+    return files

@@ -15,6 +15,7 @@ gloo on CPU, NCCL on GPUs).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -33,8 +34,8 @@ from safetensors.torch import save as save_tensors
 from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, save_pretrained
 from .config import ModelConfig
 from .constants import SEGMENT_SAMPLES
-from .data import Blend, Example, MixAndSeparate, PieceSegments, solos_recordings
-from .errors import VimssError
+from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
+from .errors import VimssError, first_line
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
 from .spectral import istft, stft
@@ -129,19 +130,54 @@ def find_recordings(dirs: list[Path]) -> Recordings:
     return Recordings(solos, pieces)
 
 
-def training_data(found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int) -> torch.utils.data.Dataset:
+def training_data(found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int,
+                  visual: VisualLookup | None = None) -> torch.utils.data.Dataset:  # fmt: skip
     """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces."""
     solos, pieces = found.solos, found.pieces
     parts: list[torch.utils.data.Dataset] = []
     weights = []
     if solos:
         parts.append(MixAndSeparate(solos, size, min_sources=min(config.min_sources, max_sources),
-                                    max_sources=max_sources, seed=seed))  # fmt: skip
+                                    max_sources=max_sources, seed=seed, visual=visual))  # fmt: skip
         weights.append(1.0 - config.aligned_share if pieces else 1.0)
     if pieces:
-        parts.append(PieceSegments(pieces, size, seed=seed))
+        parts.append(PieceSegments(pieces, size, seed=seed, visual=visual))
         weights.append(config.aligned_share if solos else 1.0)
     return parts[0] if len(parts) == 1 else Blend(parts, weights, size, seed)
+
+
+def videos_of(found: Recordings) -> dict[Path, int]:
+    """Every training video and how many players it shows: Solos recordings have one
+    beside them (`<id>.mp4`), URMP pieces their `Vid_*`."""
+    videos = {}
+    for piece in found.pieces:
+        if piece.video is None:
+            raise VimssError(f"a visual model trains on videos; {piece.folder} has no Vid_*.mp4")
+        videos[piece.video] = sum(len(stems) for stems in piece.sources.values())
+    for files in found.solos.values():
+        for recording in files:
+            video = recording.with_suffix(".mp4")
+            if not video.is_file():
+                raise VimssError(f"a visual model trains on videos; {recording} has no {video.name} beside it")
+            videos[video] = 1
+    return videos
+
+
+def _visual_lookup(model: ConditionedUNet, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int,
+                   world: int) -> VisualLookup:  # fmt: skip
+    """Cache the player features of every training and validation video once (rank 0
+    first; the others then find them cached) and look them up per example."""
+    from .detector import load_detector
+    from .feature_cache import cache_videos, synth_boxes
+
+    detector = functools.cache(load_detector)
+    files: dict[Path, Path] = {}
+    for turn in range(2 if world > 1 else 1):
+        if world > 1 and turn == 1:
+            dist.barrier()
+        if (rank == 0) == (turn == 0):
+            files = cache_videos(model.visual, videos, cache, known=synth_boxes(dirs), detector=detector)
+    return VisualLookup(files, model.config.visual_frames)
 
 
 def mask_loss(masks: torch.Tensor, sources_spec: torch.Tensor, mix_mag: torch.Tensor, binary: bool) -> torch.Tensor:
@@ -190,6 +226,16 @@ def _forward(model: torch.nn.Module, batch: Example, config: ModelConfig) -> tup
     return model(spec.abs(), batch.labels if config.uses_labels else None, batch.visual if config.uses_visual else None), spec
 
 
+def _imagenet_trunk() -> dict[str, torch.Tensor]:
+    from .visual import imagenet_trunk_weights
+
+    try:
+        return imagenet_trunk_weights()
+    except Exception as err:  # no network, or torchvision's download failed
+        raise VimssError(f"backbone_weights 'imagenet' needs torchvision's download ({first_line(err)}); "
+                         "offline, set backbone_weights to random") from None
+
+
 def _examples_seed(config: TrainConfig, validation: bool) -> int:
     return config.seed * 2 + (1 if validation else 0)
 
@@ -203,11 +249,9 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
     run_dir = Path(run_dir)
     latest = run_dir / "latest"
     # Folders are read before any file is written, so bad data leaves nothing behind.
-    if config.model.uses_visual:
-        raise VimssError("training visually conditioned models (video datasets, cached features) is not built yet")
     found = find_recordings(data)
     val_found = find_recordings(val_data) if val_data else found
-    val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources)
+    videos = {**videos_of(found), **videos_of(val_found)} if config.model.uses_visual else {}
     if rank == 0:
         if latest.exists() and not resume:
             raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
@@ -224,6 +268,10 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         if start.model.config != config.model:
             raise VimssError(f"--init {config.init}: its model config differs from the training config's model")
         model.load_state_dict(start.model.state_dict())
+    if config.model.uses_visual:
+        if not (config.init or resume) and config.model.backbone_weights == "imagenet":
+            model.visual.trunk.load_state_dict(_imagenet_trunk())
+        model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
     model = model.to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.plateau_patience)
@@ -233,6 +281,10 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
     elif rank == 0:
         (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         _truncate_log(run_dir / "log.csv", 0)
+    # With the backbone's final weights (a resumed run's), every video's features are cached once.
+    visual = _visual_lookup(model, videos, [*data, *(val_data or [])], run_dir / "features", rank, world) if videos else None
+    val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources,
+                            visual)  # fmt: skip
     net: torch.nn.Module = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -241,7 +293,7 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
     while state.step < config.steps:
         stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
         dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
-                                state.max_sources)  # fmt: skip
+                                state.max_sources, visual)  # fmt: skip
         # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
         indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)]
         loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
