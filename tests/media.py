@@ -57,3 +57,22 @@ def write_counting_video(path: Path, frames: int, fps: int = 10, size: tuple[int
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def synth_with_video(root: Path, layout: str, pieces: int = 2, seconds: float = 3.0) -> Path:
+    """A `vimss synth --video` dataset of a generated trio score, with pretty_midi's soundfont."""
+    import pretty_midi
+
+    from vimss_cli.synth import SynthSettings, synthesize
+
+    root.mkdir(parents=True, exist_ok=True)
+    midi = pretty_midi.PrettyMIDI()
+    for k, pitch in enumerate((76, 60, 43)):
+        track = pretty_midi.Instrument(program=0, name=f"line {k}")
+        track.notes = [pretty_midi.Note(90, pitch + i % 4, i * 0.25, i * 0.25 + 0.2) for i in range(24)]
+        midi.instruments.append(track)
+    midi.write(str(root / "trio.mid"))
+    soundfont = str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
+    settings = SynthSettings(layout, (soundfont,), sample_rate=11025, seconds=seconds, split="all", video=True, max_parts=3)
+    synthesize(root / layout, [root / "trio.mid"], settings, pieces=pieces)
+    return root / layout

@@ -67,25 +67,16 @@ def test_detector_errors(tmp_path, detector_folder):
 def test_a_detector_trains_on_synthetic_video_frames_offline(tmp_path):
     import json
 
-    import pretty_midi
+    from media import synth_with_video
     from PIL import Image
 
     from vimss_cli.detector import detector_dataset, train_detector
-    from vimss_cli.synth import SynthSettings, synthesize
 
-    midi = pretty_midi.PrettyMIDI()
-    for k, pitch in enumerate((76, 64, 48)):
-        track = pretty_midi.Instrument(program=0, name=f"line {k}")
-        track.notes = [pretty_midi.Note(90, pitch + i % 3, i * 0.25, i * 0.25 + 0.2) for i in range(12)]
-        midi.instruments.append(track)
-    midi.write(str(tmp_path / "trio.mid"))
-    tim = str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
-    settings = SynthSettings("urmp", (tim,), sample_rate=11025, seconds=2.0, split="all", video=True)
-    synthesize(tmp_path / "videos", [tmp_path / "trio.mid"], settings, pieces=2)
-    data = detector_dataset([tmp_path / "videos"], tmp_path / "dataset", frames_per_video=2, val_share=0.5)
+    synth_with_video(tmp_path, "urmp", seconds=2.0)
+    data = detector_dataset([tmp_path / "urmp"], tmp_path / "dataset", frames_per_video=2, val_share=0.5)
     images = sorted((tmp_path / "dataset" / "images").rglob("*.jpg"))
     assert len(images) == 4 and {p.parent.name for p in images} == {"train", "val"}
-    item = json.loads((tmp_path / "videos" / "manifest.json").read_text())["items"][0]
+    item = json.loads((tmp_path / "urmp" / "manifest.json").read_text())["items"][0]
     labels = (tmp_path / "dataset" / "labels" / "val" / "00000_0.txt").read_text().splitlines()
     x1, y1, x2, y2 = item["boxes"][0]
     assert labels[0].split() == ["0", f"{(x1 + x2) / 640:.6f}", f"{(y1 + y2) / 360:.6f}", f"{(x2 - x1) / 320:.6f}",

@@ -129,20 +129,10 @@ def test_init_fine_tunes_from_a_models_weights_and_checks_its_config(tmp_path, s
 
 
 def test_a_visual_model_trains_on_synthetic_videos_with_cached_features(tmp_path):
-    import pretty_midi
+    from media import synth_with_video
 
-    from vimss_cli.synth import SynthSettings, synthesize
-
-    midi = pretty_midi.PrettyMIDI()
-    for k, pitch in enumerate((76, 60, 43)):
-        track = pretty_midi.Instrument(program=0, name=f"line {k}")
-        track.notes = [pretty_midi.Note(90, pitch + i % 4, i * 0.25, i * 0.25 + 0.2) for i in range(24)]
-        midi.instruments.append(track)
-    midi.write(str(tmp_path / "trio.mid"))
-    tim = str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
     for layout in ("urmp", "solos"):
-        settings = SynthSettings(layout, (tim,), sample_rate=11025, seconds=3.0, split="all", video=True, max_parts=3)
-        synthesize(tmp_path / layout, [tmp_path / "trio.mid"], settings, pieces=2)
+        synth_with_video(tmp_path, layout)
     config = tiny(model={"conditioning": "film-final", "context": "labels+visual", "backbone_weights": "random"},
                   steps=2, validate_every=2)  # fmt: skip
     train([tmp_path / "urmp", tmp_path / "solos"], tmp_path / "run", config, workers=0)

@@ -212,3 +212,19 @@ def test_cached_features_match_the_separators_and_are_computed_once(tmp_path, tr
     os.utime(video, ns=(stamp, stamp + 1))
     video_features(visual, video, track, tmp_path / "cache", fingerprint)
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_evaluate_scores_a_visual_model_on_each_pieces_video(tmp_path, visual_model_dir):
+    import json
+
+    from media import synth_with_video
+    from test_cli import vimss
+
+    data = synth_with_video(tmp_path, "urmp")
+    result = vimss("evaluate", data, "-m", visual_model_dir, "--no-oracles", "-o", tmp_path / "eval", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "eval" / "results.json").read_text())["rows"]
+    from vimss_cli.urmp import urmp_pieces
+
+    assert {r["method"] for r in rows} == {"tiny-visual"}
+    assert len(rows) == sum(len(p.instruments) for p in urmp_pieces(data)[0])

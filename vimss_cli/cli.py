@@ -235,22 +235,34 @@ def evaluate(
     ] = WIENER_ITERATIONS,
     workers: Annotated[int, typer.Option(help="Processes computing metrics.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    detector: Annotated[
+        Path | None, typer.Option(help="Visual models: YOLO weights or detector folder for pieces without recorded boxes.")
+    ] = None,
 ) -> None:
-    """Score models, oracles and the input mix on URMP-layout pieces."""
+    """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors():
         from .checkpoints import load_model, to_device
         from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
+        from .detector import load_detector
         from .evaluation import evaluate as run_evaluation
+        from .players import PlayerTrack, video_players
         from .separator import Separator
+        from .synth import manifest_boxes
         from .urmp import urmp_pieces
 
         _quiet_hub_logs()
         pieces, skipped = urmp_pieces(data)
+        known = manifest_boxes([data])
+        find_detector = functools.cache(lambda: load_detector(detector))
+
+        def players(video: Path, count: int) -> PlayerTrack:
+            return video_players(video, count, known, find_detector)
+
         estimators = {}
         for spec in model or []:
             loaded = load_model(spec)
             separator = Separator(loaded.model, to_device(loaded, device.value), wiener_iterations=wiener_iterations)
-            estimators[loaded.name] = lambda audio, s=separator: model_estimates(s, audio)
+            estimators[loaded.name] = lambda audio, s=separator: model_estimates(s, audio, players)
         if oracles:
             estimators.update({k: (lambda audio, k=k: oracle_estimates(k, audio)) for k in ORACLES})
         if not estimators:

@@ -142,25 +142,18 @@ def detector_dataset(folders: list[Path], out: Path, frames_per_video: int = 6, 
     """A YOLO dataset (images/, labels/, data.yaml) from `vimss synth --video` folders:
     frames at random times of every video, labelled with its players' boxes from the
     manifest (class 0, player). Returns data.yaml."""
-    import json
     import random
 
     from PIL import Image
 
+    from .synth import manifest_boxes
     from .video import read_frames, video_info
 
     rng = random.Random(seed)
-    videos: list[tuple[Path, list[list[float]]]] = []
     for folder in folders:
-        manifest = Path(folder) / "manifest.json"
-        if not manifest.is_file():
+        if not (Path(folder) / "manifest.json").is_file():
             raise VimssError(f"{folder} has no manifest.json: make it with `vimss synth --video`")
-        for item in json.loads(manifest.read_text())["items"]:
-            boxes = item.get("boxes")
-            if isinstance(boxes, list):
-                videos.append((Path(folder) / item["folder"] / f"Vid_{item['folder']}.mp4", boxes))
-            elif isinstance(boxes, dict):
-                videos += [(Path(folder) / name, [box]) for name, box in boxes.items()]
+    videos = list(manifest_boxes(folders).items())
     if not videos:
         raise VimssError("no videos with player boxes in " + ", ".join(map(str, folders)))
     for split in ("train", "val"):
@@ -171,9 +164,9 @@ def detector_dataset(folders: list[Path], out: Path, frames_per_video: int = 6, 
         info = video_info(video)
         times = sorted(rng.uniform(0, max(0.0, info.duration - 0.1)) for _ in range(frames_per_video))
         lines = "".join(
-            f"0 {(x1 + x2) / 2 / info.width:.6f} {(y1 + y2) / 2 / info.height:.6f} "
-            f"{(x2 - x1) / info.width:.6f} {(y2 - y1) / info.height:.6f}\n"
-            for x1, y1, x2, y2 in boxes
+            f"0 {(b.x1 + b.x2) / 2 / info.width:.6f} {(b.y1 + b.y2) / 2 / info.height:.6f} "
+            f"{(b.x2 - b.x1) / info.width:.6f} {(b.y2 - b.y1) / info.height:.6f}\n"
+            for b in boxes
         )
         for k, frame in enumerate(read_frames(video, times)):
             stem = f"{n:05d}_{k}"

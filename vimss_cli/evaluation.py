@@ -22,10 +22,13 @@ import torch
 
 from .audio import load_audio, to_model_input
 from .constants import SAMPLE_RATE
+from .errors import VimssError
 from .metrics import score_sources
+from .players import PlayerTrack
 from .separator import Separator
 from .spectral import istft, stft
 from .urmp import Piece
+from .visual import VideoFeatures
 
 METRICS = ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")
 ORACLES = ("irm", "ibm", "mix")
@@ -39,6 +42,9 @@ class PieceAudio:
     """(samples,) at 11025 Hz."""
     references: torch.Tensor
     """(sources, samples) at 11025 Hz, one per instrument (players of one instrument summed)."""
+    video: Path | None = None
+    players: int = 0
+    """Players in the video (more than sources when players of one instrument are summed)."""
 
 
 def _mono_11k(path: Path) -> torch.Tensor:
@@ -50,7 +56,8 @@ def load_piece(piece: Piece) -> PieceAudio:
     mix = _mono_11k(piece.mix)
     refs = [sum(_mono_11k(p) for p in piece.sources[inst]) for inst in piece.instruments]
     n = min(len(mix), *(len(r) for r in refs))
-    return PieceAudio(piece.name, piece.instruments, mix[:n], torch.stack([r[:n] for r in refs]))
+    players = sum(len(stems) for stems in piece.sources.values())
+    return PieceAudio(piece.name, piece.instruments, mix[:n], torch.stack([r[:n] for r in refs]), piece.video, players)
 
 
 def oracle_estimates(kind: str, audio: PieceAudio) -> torch.Tensor:
@@ -67,9 +74,18 @@ def oracle_estimates(kind: str, audio: PieceAudio) -> torch.Tensor:
     return istft(masks * spec, n)
 
 
-def model_estimates(separator: Separator, audio: PieceAudio) -> torch.Tensor:
-    """Separate the piece's mix, conditioned on its ground-truth instruments."""
-    stems = separator.separate(audio.mix, SAMPLE_RATE, ",".join(audio.instruments))
+def model_estimates(separator: Separator, audio: PieceAudio,
+                    players: Callable[[Path, int], PlayerTrack] | None = None) -> torch.Tensor:  # fmt: skip
+    """Separate the piece's mix, conditioned on its ground-truth instruments and, for a
+    visual model, on its video's players (`players` finds them: recorded boxes or detection)."""
+    visual = None
+    config = separator.model.config
+    if config.uses_visual:
+        if audio.video is None or players is None:
+            raise VimssError(f"{audio.name}: a visual model needs the piece's Vid_*.mp4")
+        track = players(audio.video, audio.players)
+        visual = VideoFeatures(separator.model.visual, audio.video, track, separator.segment, config.visual_frames)
+    stems = separator.separate(audio.mix, SAMPLE_RATE, ",".join(audio.instruments), visual=visual)
     return torch.stack([stems[inst] for inst in audio.instruments])
 
 

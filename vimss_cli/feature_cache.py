@@ -18,8 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .errors import VimssError
-from .players import Box, Detector, PlayerTrack, find_players
+from .players import Box, Detector, PlayerTrack, video_players
 from .video import read_frames, segment_frame_times, video_info
 from .visual import FEATURE_DIM, VisualContext, crop_players
 
@@ -77,37 +76,16 @@ def features_at(features: torch.Tensor, start: float, segment: float, frames: in
     return features[rows].float().transpose(0, 1).reshape(features.shape[1], frames, FEATURE_DIM)
 
 
-def synth_boxes(folders: list[Path]) -> dict[Path, list[Box]]:
-    """The players' boxes `vimss synth --video` wrote in each folder's manifest, by video."""
-    import json
-
-    boxes: dict[Path, list[Box]] = {}
-    for folder in folders:
-        manifest = Path(folder) / "manifest.json"
-        if not manifest.is_file():
-            continue
-        for item in json.loads(manifest.read_text()).get("items", []):
-            found = item.get("boxes")
-            if isinstance(found, list):
-                boxes[(Path(folder) / item["folder"] / f"Vid_{item['folder']}.mp4").resolve()] = [Box(*b) for b in found]
-            elif isinstance(found, dict):
-                boxes.update({(Path(folder) / name).resolve(): [Box(*b)] for name, b in found.items()})
-    return boxes
-
-
 def cache_videos(visual: VisualContext, videos: dict[Path, int], cache: Path, *, known: dict[Path, list[Box]],
                  detector: Callable[[], Detector], on_video: Callable[[], None] | None = None) -> dict[Path, Path]:  # fmt: skip
     """Cache the features of every video (path -> number of players): boxes as `vimss
-    synth` recorded them, else detected. Returns video -> cache file."""
+    synth` recorded them (`known`), else detected. Returns video -> cache file."""
     fingerprint = trunk_fingerprint(visual)
     files = {}
     training = visual.training
     visual.eval()  # BatchNorm with its running statistics, as at inference
     for video, count in videos.items():
-        boxes = known.get(video.resolve())
-        if boxes is not None and len(boxes) != count:
-            raise VimssError(f"{video}: the manifest has {len(boxes)} boxes for {count} players")
-        players = find_players(video, count, boxes=boxes, detector=None if boxes else detector())
+        players = video_players(video, count, known, detector)
         video_features(visual, video, players, cache, fingerprint)
         files[video] = cache_path(cache, video, players, fingerprint)
         if on_video is not None:

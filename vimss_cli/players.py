@@ -178,6 +178,15 @@ def find_players(video: Path, n_players: int, *, detector: Detector | None = Non
     return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
 
 
+def video_players(video: Path, count: int, known: dict[Path, list[Box]], detector: Callable[[], Detector]) -> PlayerTrack:
+    """The `count` players of a video: the boxes `vimss synth` recorded for it (`known`,
+    see `synth.manifest_boxes`), else detected by the detector `detector()` makes."""
+    boxes = known.get(Path(video).resolve())
+    if boxes is not None and len(boxes) != count:
+        raise VimssError(f"{video}: the manifest has {len(boxes)} boxes for {count} players")
+    return find_players(video, count, boxes=boxes, detector=None if boxes is not None else detector())
+
+
 def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path) -> Path:
     """Write `frame` with each box and its label drawn on (`--save-boxes`), atomically."""
     from PIL import Image, ImageDraw

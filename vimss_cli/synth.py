@@ -309,6 +309,22 @@ def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dic
     return videos
 
 
+def manifest_boxes(folders: list[Path]) -> dict[Path, list[Box]]:
+    """The players' boxes `vimss synth --video` wrote in each folder's manifest, by video."""
+    boxes: dict[Path, list[Box]] = {}
+    for folder in folders:
+        manifest = Path(folder) / "manifest.json"
+        if not manifest.is_file():
+            continue
+        for item in json.loads(manifest.read_text()).get("items", []):
+            found = item.get("boxes")
+            if isinstance(found, list):
+                boxes[(Path(folder) / item["folder"] / f"Vid_{item['folder']}.mp4").resolve()] = [Box(*b) for b in found]
+            elif isinstance(found, dict):
+                boxes.update({(Path(folder) / name).resolve(): [Box(*b)] for name, b in found.items()})
+    return boxes
+
+
 def _rounded(box: Box) -> list[float]:
     return [round(v, 1) for v in (box.x1, box.y1, box.x2, box.y2)]
 

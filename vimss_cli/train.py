@@ -168,7 +168,8 @@ def _visual_lookup(model: ConditionedUNet, videos: dict[Path, int], dirs: list[P
     """Cache the player features of every training and validation video once (rank 0
     first; the others then find them cached) and look them up per example."""
     from .detector import load_detector
-    from .feature_cache import cache_videos, synth_boxes
+    from .feature_cache import cache_videos
+    from .synth import manifest_boxes
 
     detector = functools.cache(load_detector)
     files: dict[Path, Path] = {}
@@ -176,7 +177,7 @@ def _visual_lookup(model: ConditionedUNet, videos: dict[Path, int], dirs: list[P
         if world > 1 and turn == 1:
             dist.barrier()
         if (rank == 0) == (turn == 0):
-            files = cache_videos(model.visual, videos, cache, known=synth_boxes(dirs), detector=detector)
+            files = cache_videos(model.visual, videos, cache, known=manifest_boxes(dirs), detector=detector)
     return VisualLookup(files, model.config.visual_frames)
 
 
