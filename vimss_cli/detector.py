@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .checkpoints import half_state, write_folder
+from .checkpoints import bundled_dir, half_state, write_folder
 from .errors import VimssError, first_line
 from .players import Box
 
@@ -63,7 +62,7 @@ class PlayerDetector:
 
 
 def bundled_detector_dir() -> Path:
-    return Path(str(resources.files("vimss_cli.models"))) / BUNDLED_DETECTOR
+    return bundled_dir() / BUNDLED_DETECTOR
 
 
 def load_detector(spec: str | Path | None = None) -> PlayerDetector:
