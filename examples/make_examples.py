@@ -4,14 +4,20 @@ duet.flac: the first 12 s of the violin I and cello parts of Mozart's quartet K.
 4th movement (a score of the held-out test split, so the bundled model never trained
 on it), rendered by `vimss synth`'s own renderer with MuseScore_General (a soundfont
 the bundled model never heard), 44.1 kHz, violin panned left and cello right.
+
+quartet.mp4: the same score's violin I, viola and cello for 12 s with `vimss synth
+--video`'s figures, left to right in that order, the mono mix as its audio track:
+`vimss separate examples/quartet.mp4 --instruments vn,va,vc`.
 """
 
+import random
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from music21 import corpus
 
+from vimss_cli.figures import encode_video, place_figures, render_frames
 from vimss_cli.instruments import instrument
 from vimss_cli.scores import Note, load_parts
 from vimss_cli.synth import fold_into_range, octave_fit, render_part
@@ -22,18 +28,27 @@ SOUNDFONT = "/usr/share/sounds/sf3/MuseScore_General.sf3"
 HERE = Path(__file__).parent
 
 
+def render(part, abbr: str) -> tuple[np.ndarray, tuple[float, ...]]:
+    """A part's first SECONDS in its instrument's range: audio and note onsets."""
+    inst = instrument(abbr)
+    notes = tuple(n for n in part.notes if n.start < SECONDS)
+    shift, _ = octave_fit(notes, inst)
+    notes = tuple(Note(n.start, min(n.end, SECONDS), fold_into_range(n.pitch + shift, inst), n.velocity) for n in notes)
+    audio = render_part(notes, inst.gm_programs[0], SOUNDFONT, SR, (0.3, 0.2, 0.5, 0.3), int(SR * (SECONDS + 1)))
+    return audio, tuple(n.start for n in notes)
+
+
 def main() -> None:
     parts = load_parts(Path(corpus.getWork("mozart/k80/movement4.mxl")))
-    stems = []
-    for part, abbr in ((parts[0], "vn"), (parts[-1], "vc")):
-        inst = instrument(abbr)
-        notes = tuple(n for n in part.notes if n.start < SECONDS)
-        shift, _ = octave_fit(notes, inst)
-        notes = tuple(Note(n.start, min(n.end, SECONDS), fold_into_range(n.pitch + shift, inst), n.velocity) for n in notes)
-        stems.append(render_part(notes, inst.gm_programs[0], SOUNDFONT, SR, (0.3, 0.2, 0.5, 0.3), int(SR * (SECONDS + 1))))
-    violin, cello = stems
+    (violin, violin_onsets), (viola, viola_onsets), (cello, cello_onsets) = (
+        render(parts[0], "vn"), render(parts[2], "va"), render(parts[-1], "vc"))  # fmt: skip
     stereo = np.stack([0.75 * violin + 0.25 * cello, 0.25 * violin + 0.75 * cello], axis=1)
     sf.write(HERE / "duet.flac", 0.8 * stereo / np.abs(stereo).max(), SR, subtype="PCM_16")
+    mix = violin + viola + cello
+    mix = np.round(0.8 * 32767 * mix / np.abs(mix).max()).astype(np.int16)
+    rng = random.Random(80)
+    figures = place_figures(["vn", "va", "vc"], [violin_onsets, viola_onsets, cello_onsets], rng)
+    (HERE / "quartet.mp4").write_bytes(encode_video(render_frames(figures, SECONDS + 1, rng), mix, SR))
 
 
 if __name__ == "__main__":
