@@ -197,7 +197,7 @@ def render_frames(figures: list[Figure], seconds: float, rng: random.Random, siz
         canvas.rectangle((0, int(size[1] * 0.85), size[0], size[1]), fill=floor)
         for figure in figures:
             figure.draw(canvas, i / fps)
-        yield np.asarray(image)
+        yield np.array(image)
 
 
 def encode_video(frames: Iterator[np.ndarray], audio: np.ndarray | None, sample_rate: int,
