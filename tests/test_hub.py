@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -70,3 +71,21 @@ def test_unknown_revision_offline_is_a_clear_error(cache, mix_wav):
     result = run_vimss("separate", mix_wav, "-i", "vn", "-m", "chamber/tiny-labels@v9", cache=cache)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: model chamber/tiny-labels@v9 is not in the Hugging Face cache")
+
+
+def test_averaging_checkpoints_takes_the_mean_of_their_weights(tmp_path):
+    from conftest import tiny_model
+
+    from vimss_cli.checkpoints import average_models, save_pretrained
+    from vimss_cli.errors import VimssError
+
+    a, b = tiny_model(seed=1), tiny_model(seed=2)
+    folders = [save_pretrained(m, tmp_path / name) for m, name in ((a, "a"), (b, "b"))]
+    mean = average_models(folders)
+    for (name, value), x, y in zip(mean.state_dict().items(), a.state_dict().values(), b.state_dict().values()):
+        expected = (x.float() + y.float()) / 2 if x.is_floating_point() else x
+        torch.testing.assert_close(value, expected.to(value.dtype), msg=name)
+    assert torch.equal(average_models(folders[:1]).state_dict()["encoder.0.conv.weight"], a.state_dict()["encoder.0.conv.weight"])
+    other = save_pretrained(tiny_model(conditioning="film-final"), tmp_path / "other")
+    with pytest.raises(VimssError, match="different model configs"):
+        average_models([folders[0], other])

@@ -133,6 +133,21 @@ def load_folder(folder: Path, name: str | None = None, source: str | None = None
     return LoadedModel(name or folder.name, source or str(folder), model)
 
 
+def average_models(folders: list[Path]) -> ConditionedUNet:
+    """The element-wise mean of checkpoints of one config (weight averaging, as in SWA):
+    checkpoints along one run's late trajectory average into a better model than each."""
+    models = [load_folder(Path(f)).model for f in folders]
+    if not models:
+        raise VimssError("nothing to average")
+    if any(m.config != models[0].config for m in models[1:]):
+        raise VimssError("cannot average checkpoints of different model configs")
+    states = [m.state_dict() for m in models]
+    mean = {k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
+            for k, v in states[0].items()}  # fmt: skip
+    models[0].load_state_dict(mean)
+    return models[0]
+
+
 def load_hub(spec: str) -> LoadedModel:
     """Download (or find in the cache) `org/name[@revision]` and load it.
 
