@@ -109,6 +109,16 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, solos):
     assert strip_time[0] == strip_time[1]
 
 
+def test_a_run_saved_before_newer_config_fields_resumes(tmp_path, solos):
+    train([solos], tmp_path / "run", tiny(steps=2), workers=0)
+    state = tmp_path / "run" / "latest" / "training_state.json"
+    meta = json.loads(state.read_text())
+    del meta["train_config"]["init"], meta["train_config"]["model"]["visual_pooling"]  # fields added later
+    state.write_text(json.dumps(meta))
+    train([solos], tmp_path / "run", tiny(steps=4), resume=True, workers=0)
+    assert json.loads(state.read_text())["state"]["step"] == 4
+
+
 def test_init_fine_tunes_from_a_models_weights_and_checks_its_config(tmp_path, solos):
     train([solos], tmp_path / "first", tiny(), workers=0)
     start = load_model(str(tmp_path / "first" / "best")).model

@@ -411,7 +411,8 @@ def _load_state(folder: Path, config: TrainConfig, model: ConditionedUNet, optim
                 scheduler: Any) -> TrainState:  # fmt: skip
     """Restore model, optimizer, scheduler, RNG and counters from `latest/` (safetensors + JSON only)."""
     meta = json.loads((folder / STATE_JSON).read_text())
-    saved, current = meta["train_config"], json.loads(json.dumps(config.to_dict()))  # tuples as JSON lists
+    # Both through TrainConfig: a run saved before a field existed has its default.
+    saved, current = (json.loads(json.dumps(TrainConfig(**c).to_dict())) for c in (meta["train_config"], config.to_dict()))
     changed = sorted(k for k in saved if saved.get(k) != current.get(k))
     if set(changed) - {"steps"}:
         raise VimssError(f"--resume with a different config ({', '.join(changed)}); only steps may change")
