@@ -25,8 +25,16 @@ for c in label-multiply film-encoder; do
 done
 $VIMSS train --data "$DATA/solos-train" --val-data "$DATA/urmp-val" --out "$RUNS/label-multiply" --resume \
     --steps 1300 --workers 1
-$VIMSS train --data "$DATA/solos-train" --data "$DATA/urmp-train" --val-data "$DATA/urmp-val" \
-    --out "$RUNS/label-multiply" --resume --steps "${STEPS:-3300}" --workers 1   # bundled: best/ (step 2,900)
-.venv/bin/python scripts/bundle_model.py "$RUNS/label-multiply/best" models/vimss-labels \
+# Then snapshots of latest/ along the rest of the run, for weight averaging.
+mkdir -p "$RUNS/snapshots"
+for steps in 2900 3800 4000 4200 4400; do
+    $VIMSS train --data "$DATA/solos-train" --data "$DATA/urmp-train" --val-data "$DATA/urmp-val" \
+        --out "$RUNS/label-multiply" --resume --steps "$steps" --workers 1
+    cp -r "$RUNS/label-multiply/latest" "$RUNS/snapshots/$steps"
+done
+# Bundled: the mean of the snapshots that scores best on the validation pieces (whole pieces, 1 Wiener iteration).
+.venv/bin/python scripts/average_checkpoints.py ${AVERAGE:-"$RUNS"/snapshots/*} --out "$RUNS/averaged"
+$VIMSS evaluate "$DATA/urmp-val" -m "$RUNS/averaged" -o "$RUNS/averaged-val"
+.venv/bin/python scripts/bundle_model.py "$RUNS/averaged" models/vimss-labels \
     --details scripts/vimss-labels-details.md
 .venv/bin/python benchmarks/quality.py --pieces 40

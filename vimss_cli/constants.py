@@ -25,5 +25,6 @@ DB_FLOOR = -80.0
 
 WIENER_ITERATIONS = 1
 """Default EM Wiener iterations of `separate` and `evaluate` (evaluate scores what separate
-writes). Chosen on the validation pieces, whole pieces, for vimss-labels: SI-SDR improvement
-+4.23 / +4.90 / +4.51 / +3.84 dB for 0 / 1 / 2 / 3 iterations (the paper's tables use 2)."""
+writes). Chosen on the validation pieces, whole pieces: SI-SDR improvement +4.42 / +5.09 /
++4.70 dB for 0 / 1 / 2 iterations with the bundled vimss-labels (+4.23 / +4.90 / +4.51 / +3.84
+for 0-3 with its step-2,900 checkpoint); the paper's tables use 2."""
