@@ -20,11 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Separates the example with the bundled default model (no network needed); pass
+# Separates the examples with the bundled default model (no network needed): the duet, and
+# the quartet video's audio, drawing the players the bundled detector finds; pass
 # MODEL=folder-or-org/name to use a checkpoint of your own.
 demo: $(STAMP)
 	$(VENV)/bin/vimss models
 	$(VENV)/bin/vimss separate examples/duet.flac --instruments vn,vc --out separated $(if $(MODEL),--model $(MODEL))
+	$(VENV)/bin/vimss separate examples/quartet.mp4 --instruments vn,va,vc --out separated --save-boxes separated/quartet-players.png $(if $(MODEL),--model $(MODEL))
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -19,14 +19,14 @@ def detector_folder(tmp_path_factory):
 
     torch.manual_seed(0)
     model = DetectionModel("yolov8n.yaml", nc=1, verbose=False)
-    return save_detector(model, tmp_path_factory.mktemp("det") / "players", {0: "player"}), model
+    return save_detector(model, tmp_path_factory.mktemp("det") / "players", {0: "player"}, 320), model
 
 
 def test_a_saved_detector_loads_offline_with_its_weights_and_names(detector_folder):
     folder, model = detector_folder
     assert sorted(p.name for p in folder.iterdir()) == ["detector.yaml", "model.safetensors"]
     detector = load_detector(folder)
-    assert detector.yolo.model.names == {0: "player"} and detector.player_class == 0
+    assert detector.yolo.model.names == {0: "player"} and detector.player_class == 0 and detector.image_size == 320
     for (name, saved), original in zip(detector.yolo.model.state_dict().items(), model.state_dict().values()):
         torch.testing.assert_close(saved, original.half().to(saved.dtype) if original.is_floating_point() else original,
                                    rtol=0, atol=0, msg=name)  # fmt: skip
@@ -86,3 +86,14 @@ def test_a_detector_trains_on_synthetic_video_frames_offline(tmp_path):
     detector = load_detector(folder)
     assert detector.yolo.model.names == {0: "player"} and len(detector([np.asarray(Image.open(images[0]))])) == 1
     assert oct((folder / "model.safetensors").stat().st_mode & 0o777) == "0o644"
+
+
+def test_the_bundled_detector_finds_the_three_players_of_the_example():
+    from vimss_cli.detector import bundled_detector_dir
+    from vimss_cli.players import find_players
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "quartet.mp4"
+    track = find_players(example, 3, detector=load_detector(bundled_detector_dir()))
+    boxes = track.at(0.0)
+    assert all(a.x2 <= b.x1 + 4 for a, b in zip(boxes, boxes[1:]))  # three players, left to right
+    assert all(b.area > 0.04 * 320 * 180 for b in boxes)  # each a whole figure, not a fragment

@@ -147,7 +147,8 @@ def untrained_detector(tmp_path_factory):
     from ultralytics.nn.tasks import DetectionModel
 
     torch.manual_seed(0)
-    return save_detector(DetectionModel("yolov8n.yaml", nc=1, verbose=False), tmp_path_factory.mktemp("det") / "d", {0: "player"})
+    model = DetectionModel("yolov8n.yaml", nc=1, verbose=False)
+    return save_detector(model, tmp_path_factory.mktemp("det") / "d", {0: "player"}, 320)
 
 
 def test_cli_separates_a_video_with_boxes_and_draws_them(tmp_path, trio_video, visual_model_dir):

@@ -51,13 +51,16 @@ class PlayerDetector:
     yolo: Any
     name: str
     player_class: int = 0
+    image_size: int = 640
+    """The size the detector was trained at: objects must look as large as in training."""
 
     def __call__(self, frames: list[np.ndarray], confidence: float = CONFIDENCE) -> list[list[Box]]:
         """Player boxes in each RGB frame."""
         if not frames:
             return []
         bgr = [np.ascontiguousarray(f[..., ::-1]) for f in frames]  # ultralytics reads arrays as OpenCV BGR
-        results = self.yolo.predict(bgr, conf=confidence, classes=[self.player_class], verbose=False, device="cpu")
+        results = self.yolo.predict(bgr, conf=confidence, classes=[self.player_class], imgsz=self.image_size,
+                                    verbose=False, device="cpu")  # fmt: skip
         return [[Box(*map(float, xyxy)) for xyxy in r.boxes.xyxy.tolist()] for r in results]
 
 
@@ -79,7 +82,7 @@ def load_detector(spec: str | Path | None = None) -> PlayerDetector:
             yolo = ultralytics.YOLO(str(path))
         except Exception as err:  # ultralytics raises many kinds for a bad file
             raise VimssError(f"cannot load detector {path}: {first_line(err)}") from None
-        return PlayerDetector(yolo, path.name, _person_class(yolo.names))
+        return PlayerDetector(yolo, path.name, _person_class(yolo.names), int(yolo.overrides.get("imgsz") or 640))
     ultralytics = _ultralytics(offline=False)
     from ultralytics.utils import ONLINE
 
@@ -109,26 +112,42 @@ def load_detector_folder(folder: Path) -> PlayerDetector:
         if not (folder / needed).is_file():
             raise VimssError(f"broken detector folder {folder}: {needed} is missing")
     ultralytics = _ultralytics(offline=True)
+    import logging
+
+    import yaml
+    from ultralytics.nn.tasks import DetectionModel
+    from ultralytics.utils import LOGGER
+
     try:
-        yolo = ultralytics.YOLO(str(folder / DETECTOR_YAML), task="detect", verbose=False)
+        config = yaml.safe_load((folder / DETECTOR_YAML).read_text())
+        # ultralytics guesses a YAML's scale from its file name: build the wrapper quietly, then
+        # its model from the config itself, at the scale the config says.
+        level = LOGGER.level
+        LOGGER.setLevel(logging.ERROR)
+        try:
+            yolo = ultralytics.YOLO(str(folder / DETECTOR_YAML), task="detect", verbose=False)
+        finally:
+            LOGGER.setLevel(level)
+        yolo.model = DetectionModel(cfg=config, verbose=False)
         state = load_file(str(folder / DETECTOR_WEIGHTS))
         yolo.model.load_state_dict({k: v.to(yolo.model.state_dict()[k].dtype) for k, v in state.items()})
     except Exception as err:
         raise VimssError(f"broken detector folder {folder}: {first_line(err)}") from None
     yolo.model.eval()
-    names = yolo.model.yaml.get("names") or {0: "player"}
-    yolo.model.names = {int(k): v for k, v in dict(enumerate(names) if isinstance(names, list) else names).items()}
-    return PlayerDetector(yolo, folder.name, _person_class(yolo.model.names))
+    yolo.model.names = {int(k): v for k, v in (config.get("names") or {0: "player"}).items()}
+    return PlayerDetector(yolo, folder.name, _person_class(yolo.model.names), int(config.get("imgsz", 640)))
 
 
-def save_detector(model: torch.nn.Module, folder: Path, names: dict[int, str], half: bool = True) -> Path:
-    """Save an ultralytics DetectionModel as model YAML (with its class names) + safetensors."""
+def save_detector(model: torch.nn.Module, folder: Path, names: dict[int, str], image_size: int,
+                  half: bool = True) -> Path:  # fmt: skip
+    """Save an ultralytics DetectionModel as model YAML (with its class names and the image
+    size it was trained at) + safetensors."""
     import yaml
     from safetensors.torch import save
     from ultralytics.nn.tasks import guess_model_scale
 
     config = {k: v for k, v in model.yaml.items() if k != "yaml_file"}
-    config.update(nc=len(names), names={int(k): v for k, v in names.items()},
+    config.update(nc=len(names), names={int(k): v for k, v in names.items()}, imgsz=image_size,
                   scale=model.yaml.get("scale") or guess_model_scale(model.yaml.get("yaml_file", "")))  # fmt: skip
     return write_folder(folder, {
         DETECTOR_YAML: yaml.safe_dump(config, sort_keys=False).encode(),
@@ -187,4 +206,4 @@ def train_detector(data: Path, out: Path, *, epochs: int, base: str = "yolov8n.y
                amp=False, fliplr=0.5, mosaic=1.0)  # fmt: skip
     best = out / "ultralytics" / "run" / "weights" / "best.pt"
     trained = ultralytics.YOLO(str(best))  # our own run's file
-    return save_detector(trained.model.float(), out / "detector", {0: "player"})
+    return save_detector(trained.model.float(), out / "detector", {0: "player"}, image_size)
