@@ -78,10 +78,11 @@ def test_a_detector_trains_on_synthetic_video_frames_offline(tmp_path):
     assert len(images) == 4 and {p.parent.name for p in images} == {"train", "val"}
     item = json.loads((tmp_path / "urmp" / "manifest.json").read_text())["items"][0]
     labels = (tmp_path / "dataset" / "labels" / "val" / "00000_0.txt").read_text().splitlines()
-    x1, y1, x2, y2 = item["boxes"][0]
+    (boxes,) = item["boxes"].values()
+    x1, y1, x2, y2 = boxes[0]
     assert labels[0].split() == ["0", f"{(x1 + x2) / 640:.6f}", f"{(y1 + y2) / 360:.6f}", f"{(x2 - x1) / 320:.6f}",
                                  f"{(y2 - y1) / 180:.6f}"]  # fmt: skip
-    assert len(labels) == len(item["boxes"]) and Image.open(images[0]).size == (320, 180)
+    assert len(labels) == len(boxes) and Image.open(images[0]).size == (320, 180)
     folder = train_detector(data, tmp_path / "trained", epochs=1, image_size=64, batch=2, workers=0)
     detector = load_detector(folder)
     assert detector.yolo.model.names == {0: "player"} and len(detector([np.asarray(Image.open(images[0]))])) == 1
@@ -93,7 +94,7 @@ def test_the_bundled_detector_finds_the_three_players_of_the_example():
     from vimss_cli.players import find_players
 
     example = Path(__file__).resolve().parent.parent / "examples" / "quartet.mp4"
-    track = find_players(example, 3, detector=load_detector(bundled_detector_dir()))
+    track = find_players(example, 3, detector=lambda: load_detector(bundled_detector_dir()))
     boxes = track.at(0.0)
     assert all(a.x2 <= b.x1 + 4 for a, b in zip(boxes, boxes[1:]))  # three players, left to right
     assert all(b.area > 0.04 * 320 * 180 for b in boxes)  # each a whole figure, not a fragment

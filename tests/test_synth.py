@@ -132,7 +132,7 @@ def test_videos_show_each_player_in_its_box_with_the_mix_as_audio(tmp_path, scor
     info = video_info(video)
     assert (info.width, info.height, info.fps, info.has_audio) == (320, 180, 15.0, True)
     assert info.duration == pytest.approx(item["seconds"], abs=0.2)
-    boxes = item["boxes"]
+    boxes = item["boxes"][f"{folder.name}/Vid_{folder.name}.mp4"]
     instruments = [part["instrument"] for part in item["parts"]]
     assert len(boxes) == len(instruments) and [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
     assert all(a[2] <= b[0] + 1 for a, b in zip(boxes, boxes[1:]))  # players do not overlap

@@ -173,8 +173,6 @@ class PieceSegments(torch.utils.data.Dataset):
                  max_tries: int = 20, visual: VisualLookup | None = None) -> None:  # fmt: skip
         if not pieces:
             raise VimssError("no URMP-layout pieces to train on")
-        if visual is not None and (missing := [p.name for p in pieces if p.video is None]):
-            raise VimssError(f"a visual model trains on videos; {missing[0]} has no Vid_*.mp4")
         self.pieces, self.size, self.seed, self.gain_db, self.max_tries = pieces, size, seed, gain_db, max_tries
         self.visual = visual
 

@@ -56,8 +56,8 @@ def load_piece(piece: Piece) -> PieceAudio:
     mix = _mono_11k(piece.mix)
     refs = [sum(_mono_11k(p) for p in piece.sources[inst]) for inst in piece.instruments]
     n = min(len(mix), *(len(r) for r in refs))
-    players = sum(len(stems) for stems in piece.sources.values())
-    return PieceAudio(piece.name, piece.instruments, mix[:n], torch.stack([r[:n] for r in refs]), piece.video, players)
+    references = torch.stack([r[:n] for r in refs])
+    return PieceAudio(piece.name, piece.instruments, mix[:n], references, piece.video, piece.players)
 
 
 def oracle_estimates(kind: str, audio: PieceAudio) -> torch.Tensor:

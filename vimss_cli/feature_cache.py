@@ -77,7 +77,7 @@ def features_at(features: torch.Tensor, start: float, segment: float, frames: in
 
 
 def cache_videos(visual: VisualContext, videos: dict[Path, int], cache: Path, *, known: dict[Path, list[Box]],
-                 detector: Callable[[], Detector], on_video: Callable[[], None] | None = None) -> dict[Path, Path]:  # fmt: skip
+                 detector: Callable[[], Detector]) -> dict[Path, Path]:  # fmt: skip
     """Cache the features of every video (path -> number of players): boxes as `vimss
     synth` recorded them (`known`), else detected. Returns video -> cache file."""
     fingerprint = trunk_fingerprint(visual)
@@ -88,7 +88,5 @@ def cache_videos(visual: VisualContext, videos: dict[Path, int], cache: Path, *,
         players = video_players(video, count, known, detector)
         video_features(visual, video, players, cache, fingerprint)
         files[video] = cache_path(cache, video, players, fingerprint)
-        if on_video is not None:
-            on_video()
     visual.train(training)
     return files

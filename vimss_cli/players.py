@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import VimssError
+from .video import read_frames, video_info
 
 MIN_IOU = 0.3
 """Overlap a detection needs with a track's last box to continue that track."""
@@ -151,12 +152,11 @@ class PlayerTrack:
         return [player[max(i, 0)] for player in self.boxes]
 
 
-def find_players(video: Path, n_players: int, *, detector: Detector | None = None, boxes: list[Box] | None = None,
-                 strips_fallback: bool = False) -> PlayerTrack:  # fmt: skip
+def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector] | None = None,
+                 boxes: list[Box] | None = None, strips_fallback: bool = False) -> PlayerTrack:  # fmt: skip
     """The players of a video: `boxes` as given, or detected on frames spread over the
-    video and tracked (see `assign_players`)."""
-    from .video import read_frames, video_info
-
+    video and tracked (see `assign_players`). `detector` makes the detector, called only
+    once the file is known to have pictures and detection is needed."""
     info = video_info(video)
     if boxes is not None:
         if len(boxes) != n_players:
@@ -164,6 +164,7 @@ def find_players(video: Path, n_players: int, *, detector: Detector | None = Non
         return PlayerTrack((0.0,), tuple((b,) for b in boxes))
     if detector is None:
         raise VimssError("no player detector and no --boxes")
+    detect = detector()
     count = max(1, min(MAX_DETECTION_FRAMES, int(info.duration) + 1))
     times = [info.duration * k / count for k in range(count)]
     detections: list[list[Box]] = []
@@ -171,9 +172,9 @@ def find_players(video: Path, n_players: int, *, detector: Detector | None = Non
     for frame in read_frames(video, times):
         batch.append(frame)
         if len(batch) == DETECTION_BATCH:
-            detections += detector(batch)
+            detections += detect(batch)
             batch = []
-    detections += detector(batch) if batch else []
+    detections += detect(batch) if batch else []
     players = assign_players(detections, n_players, info.width, info.height, strips_fallback=strips_fallback)
     return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
 
@@ -184,7 +185,7 @@ def video_players(video: Path, count: int, known: dict[Path, list[Box]], detecto
     boxes = known.get(Path(video).resolve())
     if boxes is not None and len(boxes) != count:
         raise VimssError(f"{video}: the manifest has {len(boxes)} boxes for {count} players")
-    return find_players(video, count, boxes=boxes, detector=None if boxes is not None else detector())
+    return find_players(video, count, boxes=boxes, detector=detector)
 
 
 def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path) -> Path:

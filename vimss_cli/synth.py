@@ -271,7 +271,7 @@ def render_item(index: int, score: Path, settings: SynthSettings) -> RenderedIte
             peak = float(np.abs(stem).max())
             if peak < 1e-4:
                 continue
-            files[f"{instrument(voice.instrument).solos_folder}/{index:06d}p{n}.flac"] = _pcm16(stem * (MIX_PEAK / peak))
+            files[_solo_file(index, n, voice)] = _pcm16(stem * (MIX_PEAK / peak))
     if settings.video:
         files.update(_videos(index, settings, voices, files, record))
     record["parts"] = [
@@ -291,20 +291,24 @@ def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dic
     seconds = record["seconds"]
     onsets = [tuple(n.start for n in v.notes) for v in voices]
     videos: dict[str, bytes] = {}
+    boxes: dict[str, list[list[float]]] = {}  # video -> its players' boxes, left to right
     if settings.layout == "urmp":
         figures = place_figures([v.instrument for v in voices], onsets, rng)
         folder = record["folder"]
+        video = f"{folder}/Vid_{folder}.mp4"
         mix = files[f"{folder}/AuMix_{folder}.wav"]
-        videos[f"{folder}/Vid_{folder}.mp4"] = encode_video(render_frames(figures, seconds, rng), mix, settings.sample_rate)
-        record["boxes"] = [_rounded(f.box()) for f in figures]
+        videos[video] = encode_video(render_frames(figures, seconds, rng), mix, settings.sample_rate)
+        boxes[video] = [_rounded(f.box()) for f in figures]
     else:
-        record["boxes"] = {}
-        for rel, audio in list(files.items()):
-            n = int(rel.rsplit("p", 1)[1].split(".")[0])
-            (figure,) = place_figures([voices[n - 1].instrument], [onsets[n - 1]], rng)
-            video = rel.rsplit(".", 1)[0] + ".mp4"
-            videos[video] = encode_video(render_frames([figure], seconds, rng), audio, settings.sample_rate)
-            record["boxes"][video] = _rounded(figure.box())
+        for n, voice in enumerate(voices, 1):
+            audio = _solo_file(index, n, voice)
+            if audio not in files:  # a silent part writes no recording
+                continue
+            (figure,) = place_figures([voice.instrument], [onsets[n - 1]], rng)
+            video = audio.removesuffix(".flac") + ".mp4"
+            videos[video] = encode_video(render_frames([figure], seconds, rng), files[audio], settings.sample_rate)
+            boxes[video] = [_rounded(figure.box())]
+    record["boxes"] = boxes
     record["video"] = {"width": FRAME_SIZE[0], "height": FRAME_SIZE[1], "fps": FPS}
     return videos
 
@@ -317,12 +321,14 @@ def manifest_boxes(folders: list[Path]) -> dict[Path, list[Box]]:
         if not manifest.is_file():
             continue
         for item in json.loads(manifest.read_text()).get("items", []):
-            found = item.get("boxes")
-            if isinstance(found, list):
-                boxes[(Path(folder) / item["folder"] / f"Vid_{item['folder']}.mp4").resolve()] = [Box(*b) for b in found]
-            elif isinstance(found, dict):
-                boxes.update({(Path(folder) / name).resolve(): [Box(*b)] for name, b in found.items()})
+            for video, found in item.get("boxes", {}).items():
+                boxes[(Path(folder) / video).resolve()] = [Box(*b) for b in found]
     return boxes
+
+
+def _solo_file(index: int, n: int, voice: Voice) -> str:
+    """Where part n of item `index` goes in the Solos layout."""
+    return f"{instrument(voice.instrument).solos_folder}/{index:06d}p{n}.flac"
 
 
 def _rounded(box: Box) -> list[float]:

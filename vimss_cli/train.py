@@ -153,7 +153,7 @@ def videos_of(found: Recordings) -> dict[Path, int]:
     for piece in found.pieces:
         if piece.video is None:
             raise VimssError(f"a visual model trains on videos; {piece.folder} has no Vid_*.mp4")
-        videos[piece.video] = sum(len(stems) for stems in piece.sources.values())
+        videos[piece.video] = piece.players
     for files in found.solos.values():
         for recording in files:
             video = recording.with_suffix(".mp4")
@@ -171,13 +171,14 @@ def _visual_lookup(model: ConditionedUNet, videos: dict[Path, int], dirs: list[P
     from .feature_cache import cache_videos
     from .synth import manifest_boxes
 
-    detector = functools.cache(load_detector)
-    files: dict[Path, Path] = {}
-    for turn in range(2 if world > 1 else 1):
-        if world > 1 and turn == 1:
-            dist.barrier()
-        if (rank == 0) == (turn == 0):
-            files = cache_videos(model.visual, videos, cache, known=manifest_boxes(dirs), detector=detector)
+    def cached() -> dict[Path, Path]:
+        return cache_videos(model.visual, videos, cache, known=manifest_boxes(dirs), detector=functools.cache(load_detector))
+
+    files = cached() if rank == 0 else {}
+    if world > 1:
+        dist.barrier()
+        if rank != 0:
+            files = cached()
     return VisualLookup(files, model.config.visual_frames)
 
 

@@ -104,12 +104,11 @@ class ConditionedUNet(nn.Module):
 
     def context(self, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor | None:
         """The context vector the conditioning layers read: labels, then the visual context."""
-        parts = []
-        for needed, given, what in ((self.config.uses_labels, labels, "labels"), (self.config.uses_visual, visual, "visual features")):
-            if needed and given is None:
-                raise VimssError(f"this model is conditioned on {what}; pass them")
-        if self.config.uses_labels:
-            parts.append(labels)
+        if self.config.uses_labels and labels is None:
+            raise VimssError("this model is conditioned on labels; pass them")
+        if self.config.uses_visual and visual is None:
+            raise VimssError("this model is conditioned on visual features; pass them")
+        parts = [labels] if self.config.uses_labels else []
         if self.visual is not None:
             parts.append(self.visual(visual))
         return torch.cat(parts, dim=-1) if parts else None

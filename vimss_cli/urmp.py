@@ -35,6 +35,11 @@ class Piece:
         """Present instruments in the table's order."""
         return [a for a in ABBREVIATIONS if a in self.sources]
 
+    @property
+    def players(self) -> int:
+        """Players (more than sources when players of one instrument are summed)."""
+        return sum(len(stems) for stems in self.sources.values())
+
 
 def urmp_pieces(root: str | Path) -> tuple[list[Piece], list[str]]:
     """All evaluable pieces under `root`, and a note for every folder that was skipped."""

@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import VISUAL_DIM
 from .players import Box, Detector, PlayerTrack, draw_boxes, find_players
-from .video import read_frames, segment_frame_times, video_info
+from .video import read_frames, segment_frame_times
 
 CROP_SIZE = 224
 FEATURE_DIM = 2048
@@ -113,12 +113,9 @@ class VideoFeatures:
 def video_source(model_visual: VisualContext | None, video: Path, labels: list[str], segment: float, frames: int = 1, *,
                  detector: Callable[[], Detector] | None = None, boxes: list[Box] | None = None,
                  strips_fallback: bool = False, save_boxes: Path | None = None) -> VideoFeatures | None:  # fmt: skip
-    """Find the players of `video` (one per label, left to right; `detector` makes the
-    detector, only once the video is known to have pictures and no `boxes` are given),
+    """Find the players of `video` (one per label, left to right; see `find_players`),
     draw them to `save_boxes` if asked, and give the features a visual model reads."""
-    video_info(video)
-    found = detector() if boxes is None and detector is not None else None
-    players = find_players(video, len(labels), detector=found, boxes=boxes, strips_fallback=strips_fallback)
+    players = find_players(video, len(labels), detector=detector, boxes=boxes, strips_fallback=strips_fallback)
     if save_boxes is not None:
         draw_boxes(next(read_frames(video, [0.0])), players.at(0.0), labels, save_boxes)
     return None if model_visual is None else VideoFeatures(model_visual, video, players, segment, frames)
