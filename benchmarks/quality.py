@@ -6,7 +6,11 @@ bundled models never heard, 2-4 players per piece. Rows: every bundled model (or
 --model given), the ideal ratio / binary mask oracles and the input mix; the
 improvement columns are the mean paired difference to the mix on the same sources.
 
-    .venv/bin/python benchmarks/quality.py [--pieces 40] [--model NAME_OR_FOLDER ...] [--segment 5.944]
+    .venv/bin/python benchmarks/quality.py [--pieces 40] [--model NAME_OR_FOLDER ...] [--segment 5.944] [--video]
+
+--video renders the same pieces (the same audio) with a video of the players each
+(`vimss synth --video`), so visual models can be scored beside the audio-only ones;
+visual models see the players' recorded boxes.
 
 The issue's floor for the default model: SI-SDR improvement >= +5 dB.
 """
@@ -32,11 +36,12 @@ def vimss(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).parent / "vimss"), *args], check=True, capture_output=True, text=True)
 
 
-def render_test_set(pieces: int, workers: int) -> Path:
+def render_test_set(pieces: int, workers: int, video: bool) -> Path:
     if not SOUNDFONT.is_file():
         sys.exit(f"{SOUNDFONT} is missing: run `make install` as root (musescore-general-soundfont) first")
-    out = WORK / f"heldout-urmp-{pieces}"
-    vimss("synth", str(out), *SYNTH_ARGS, "--pieces", str(pieces), "--soundfont", str(SOUNDFONT), "--workers", str(workers))
+    out = WORK / f"heldout-urmp-{'video-' * video}{pieces}"
+    vimss("synth", str(out), *SYNTH_ARGS, "--pieces", str(pieces), "--soundfont", str(SOUNDFONT), "--workers", str(workers),
+          *["--video"] * video)  # fmt: skip
     return out
 
 
@@ -54,9 +59,10 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="default: every bundled model")
     parser.add_argument("--segment", type=float, help="score segments of this many seconds instead of whole pieces")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--video", action="store_true", help="render the pieces with videos (for visual models)")
     parser.add_argument("--out", type=Path, default=WORK / "quality")
     args = parser.parse_args()
-    data = render_test_set(args.pieces, args.workers)
+    data = render_test_set(args.pieces, args.workers, args.video)
     models = args.model or [m["name"] for m in json.loads(vimss("models", "--json").stdout) if m["source"] == "bundled"]
     started = time.perf_counter()
     extra = ["--segment", str(args.segment)] if args.segment else []

@@ -23,7 +23,8 @@ from vimss_cli.data import PieceSegments
 from vimss_cli.errors import VimssError
 from vimss_cli.instruments import index, instrument
 from vimss_cli.spectral import stft
-from vimss_cli.train import TrainConfig, mask_loss, train
+from vimss_cli.train import TrainConfig, _warm_start, mask_loss, train
+from vimss_cli.unet import build_model
 from vimss_cli.urmp import urmp_pieces
 
 TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}
@@ -136,6 +137,28 @@ def test_init_fine_tunes_from_a_models_weights_and_checks_its_config(tmp_path, s
                    str(tmp_path / "cli"), "--steps", "2", "--validate-every", "2", "--batch-size", "2", "--workers", "0")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "cli" / "train_config.json").read_text())["model"]["channels"] == [4, 8, 16]
+
+
+def test_init_warm_starts_another_conditioning_from_the_shared_unet(tmp_path, solos):
+    train([solos], tmp_path / "labels", tiny(), workers=0)
+    start = load_model(str(tmp_path / "labels" / "best")).model
+    unconditioned = {"conditioning": "none", "context": "none"}
+    train([solos], tmp_path / "none", tiny(steps=2, lr=1e-12, init=str(tmp_path / "labels" / "best"), model=unconditioned),
+          workers=0)  # fmt: skip
+    tuned = load_model(str(tmp_path / "none" / "latest")).model
+    assert tuned.config.context == "none"
+    for name, weight in tuned.named_parameters():  # (batch-norm statistics move at any learning rate)
+        torch.testing.assert_close(weight, start.get_parameter(name), rtol=0, atol=1e-9, msg=name)
+    # A visual final-multiply model takes the U-Net; its classifier and trunk are its own.
+    visual = build_model(ModelConfig(**{**TINY_MODEL, "conditioning": "final-multiply", "context": "visual",
+                                        "backbone_weights": "random"}))  # fmt: skip
+    classifier = visual.instrument_classifier.weight.detach().clone()
+    assert _warm_start(visual, start, "labels") is False
+    for name, weight in start.state_dict().items():
+        torch.testing.assert_close(visual.state_dict()[name], weight, rtol=0, atol=0, msg=name)
+    assert torch.equal(visual.instrument_classifier.weight, classifier)
+    with pytest.raises(VimssError, match="model config differs .* in channels"):
+        _warm_start(build_model(ModelConfig(**{**TINY_MODEL, "channels": (4, 8)})), start, "labels")
 
 
 def test_a_visual_model_trains_on_synthetic_videos_with_cached_features(tmp_path):

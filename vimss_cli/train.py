@@ -71,7 +71,8 @@ class TrainConfig:
     seed: int = 0
     init: str = ""
     """Model (folder, bundled name or Hub id) whose weights start the run instead of a
-    random initialisation: fine-tuning. Its config must be `model`."""
+    random initialisation: fine-tuning. Its config must be `model`'s, or differ only in
+    the side information (SIDE_INFORMATION_FIELDS): a warm start for a new conditioning."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):
@@ -238,6 +239,25 @@ def _imagenet_trunk() -> dict[str, torch.Tensor]:
                          "offline, set backbone_weights to random") from None
 
 
+SIDE_INFORMATION_FIELDS = frozenset({"conditioning", "context", "visual_pooling", "visual_frames", "backbone_weights"})
+"""Config fields an --init model may differ in: its audio U-Net is reused, its side-information layers are not."""
+
+
+def _warm_start(model: ConditionedUNet, start: ConditionedUNet, name: str) -> bool:
+    """Copy `start`'s weights into `model`: all of them when the configs match, else the
+    weights both share (the U-Net; a visual trunk), leaving new conditioning layers as
+    initialised, so a label model can start a visual or unconditioned one. Returns
+    whether the visual trunk came from `start`."""
+    differing = {f.name for f in fields(ModelConfig) if getattr(start.config, f.name) != getattr(model.config, f.name)}
+    if differing - SIDE_INFORMATION_FIELDS:
+        raise VimssError(f"--init {name}: its model config differs from the training config's model "
+                         f"in {', '.join(sorted(differing - SIDE_INFORMATION_FIELDS))}")  # fmt: skip
+    own = model.state_dict()
+    shared = {k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(shared, strict=False)
+    return model.visual is not None and start.visual is not None and start.config.backbone_weights == model.config.backbone_weights
+
+
 def _examples_seed(config: TrainConfig, validation: bool) -> int:
     return config.seed * 2 + (1 if validation else 0)
 
@@ -265,13 +285,11 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
             raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
     torch.manual_seed(config.seed)
     model = build_model(config.model)
+    trunk_given = resume
     if config.init and not resume:
-        start = load_model(config.init)
-        if start.model.config != config.model:
-            raise VimssError(f"--init {config.init}: its model config differs from the training config's model")
-        model.load_state_dict(start.model.state_dict())
+        trunk_given = _warm_start(model, load_model(config.init).model, config.init)
     if config.model.uses_visual:
-        if not (config.init or resume) and config.model.backbone_weights == "imagenet":
+        if not trunk_given and config.model.backbone_weights == "imagenet":
             model.visual.trunk.load_state_dict(_imagenet_trunk())
         model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
     model = model.to(dev)
