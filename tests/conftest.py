@@ -11,7 +11,8 @@ import torch
 
 from vimss_cli.checkpoints import save_pretrained
 from vimss_cli.config import ModelConfig
-from vimss_cli.unet import ConditionedUNet, build_model
+from vimss_cli.family import build_model
+from vimss_cli.unet import ConditionedUNet
 
 TINY = dict(channels=(4, 8, 16))
 

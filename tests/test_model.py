@@ -8,7 +8,7 @@ from conftest import tiny_config, tiny_model
 from vimss_cli.checkpoints import load_folder, save_pretrained
 from vimss_cli.config import CONDITIONINGS, ModelConfig
 from vimss_cli.errors import VimssError
-from vimss_cli.unet import build_model
+from vimss_cli.family import build_model
 
 LABELS = torch.tensor([[1.0, 0, 1] + [0] * 10, [0, 1.0, 0] + [0] * 10])
 

@@ -24,7 +24,7 @@ from vimss_cli.errors import VimssError
 from vimss_cli.instruments import index, instrument
 from vimss_cli.spectral import stft
 from vimss_cli.train import TrainConfig, _warm_start, mask_loss, train
-from vimss_cli.unet import build_model
+from vimss_cli.family import build_model
 from vimss_cli.urmp import urmp_pieces
 
 TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}

@@ -4,7 +4,7 @@ import pytest
 from media import write_counting_video, write_media
 
 from vimss_cli.errors import VimssError
-from vimss_cli.video import read_frames, segment_frame_times, video_info
+from vimss_cli.video import has_video, read_frames, segment_frame_times, video_info
 
 
 def frame_index(image) -> int:
@@ -51,3 +51,15 @@ def test_audio_only_and_missing_files_are_errors(tmp_path):
         video_info(audio)
     with pytest.raises(VimssError, match="not found"):
         list(read_frames(tmp_path / "missing.mp4", [0.0]))
+
+
+def test_has_video_tells_videos_from_audio_files(tmp_path, counting):
+    import numpy as np
+
+    silence = np.zeros((1, 4410), np.float32)
+    assert has_video(counting) and has_video(write_media(tmp_path / "v.mp4", silence, 44100))
+    assert not has_video(write_media(tmp_path / "a.m4a", silence, 44100))
+    assert not has_video(write_media(tmp_path / "a.flac", silence, 44100))
+    assert not has_video(tmp_path / "missing.mp4")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video")
+    assert not has_video(tmp_path / "junk.mp4")

@@ -8,15 +8,19 @@ from .checkpoints import load_model, save_pretrained
 from .config import ModelConfig
 from .errors import VimssError
 from .instruments import INSTRUMENTS, parse_instruments
+from .family import SeparationModel, build_model
 from .separator import Separator, separate_file
-from .unet import ConditionedUNet, build_model
+from .unet import ConditionedUNet
+from .waveunet import WaveUNet
 
 __all__ = [
     "INSTRUMENTS",
     "ConditionedUNet",
     "ModelConfig",
+    "SeparationModel",
     "Separator",
     "VimssError",
+    "WaveUNet",
     "build_model",
     "load_model",
     "parse_instruments",

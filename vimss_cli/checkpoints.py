@@ -21,13 +21,15 @@ from safetensors.torch import load_file, save
 
 from .config import LIBRARY, ModelConfig
 from .errors import VimssError, first_line
-from .unet import ConditionedUNet, build_model
+from .family import SeparationModel, build_model
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 DEFAULT_MODEL = "vimss-labels"
 """Name of the bundled model `vimss separate` uses when no --model is given."""
+DEFAULT_VIDEO_MODEL = "vimss-visual"
+"""The bundled model for videos when no --model is given: it reads the players' looks."""
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
@@ -38,7 +40,7 @@ class LoadedModel:
     """Short name, used for the output folder."""
     source: str
     """Where it came from: the folder, `bundled`, or `hub:org/name@revision`."""
-    model: ConditionedUNet
+    model: SeparationModel
 
 
 def bundled_dir() -> Path:
@@ -80,7 +82,7 @@ def half_state(model: torch.nn.Module, half: bool) -> dict[str, torch.Tensor]:
     }
 
 
-def save_pretrained(model: ConditionedUNet, folder: Path, *, card: str = "", half: bool = False,
+def save_pretrained(model: SeparationModel, folder: Path, *, card: str = "", half: bool = False,
                     extra: dict[str, bytes] | None = None) -> Path:  # fmt: skip
     """Write a checkpoint folder (config, safetensors weights, model card) atomically;
     `extra` files (e.g. a training state) land in the same folder in the same rename."""
@@ -133,7 +135,7 @@ def load_folder(folder: Path, name: str | None = None, source: str | None = None
     return LoadedModel(name or folder.name, source or str(folder), model)
 
 
-def average_models(folders: list[Path]) -> ConditionedUNet:
+def average_models(folders: list[Path]) -> SeparationModel:
     """The element-wise mean of checkpoints of one config (weight averaging, as in SWA):
     checkpoints along one run's late trajectory average into a better model than each."""
     models = [load_folder(Path(f)).model for f in folders]
@@ -182,14 +184,16 @@ def load_hub(spec: str) -> LoadedModel:
     return load_folder(folder, name=repo_id.split("/")[1], source=f"hub:{spec}")
 
 
-def load_model(spec: str | None = None) -> LoadedModel:
-    """Resolve `--model`: a local folder, a bundled model's name, or a Hub repo id."""
+def load_model(spec: str | None = None, *, video: bool = False) -> LoadedModel:
+    """Resolve `--model`: a local folder, a bundled model's name, or a Hub repo id.
+    Without one, the bundled default: the visual model for videos (`video`) when it ships."""
     if spec is None:
-        if DEFAULT_MODEL not in bundled_models():
-            raise VimssError(
-                "no bundled model ships with this version yet; pass --model FOLDER or --model ORG/NAME"
-            )
-        spec = DEFAULT_MODEL
+        if video and DEFAULT_VIDEO_MODEL in bundled_models():
+            spec = DEFAULT_VIDEO_MODEL
+        elif DEFAULT_MODEL in bundled_models():
+            spec = DEFAULT_MODEL
+        else:
+            raise VimssError("no bundled model ships with this version yet; pass --model FOLDER or --model ORG/NAME")
     path = Path(spec).expanduser()
     if path.is_dir():
         return load_folder(path)

@@ -115,7 +115,9 @@ def separate(
         str, typer.Option("--instruments", "-i", help="Instruments that play, e.g. vn,va,vc or violin,cello.")
     ],
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Local folder, bundled model name, or Hub repo org/name[@rev].")
+        str | None,
+        typer.Option("--model", "-m", help="Local folder, bundled model name, or Hub repo org/name[@rev] "
+                                           "(default: vimss-labels; vimss-visual when every input is a video)."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output root: <out>/<model>/<track>/<inst>.<ext>.")] = Path(
         "separated"
@@ -153,12 +155,13 @@ def separate(
         from .detector import load_detector
         from .players import parse_boxes
         from .separator import DEFAULT_SEGMENT, Separator, separate_file
+        from .video import has_video
         from .visual import video_source
 
         _quiet_hub_logs()
         chosen = parse_instruments(instruments)
         check_output_format(fmt.value, bit_depth.value)
-        loaded = load_model(model)
+        loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
         dev = to_device(loaded, device.value)
         separator = Separator(
             loaded.model,
@@ -427,7 +430,7 @@ def train(
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
     """List bundled models and vimss models in the Hugging Face cache."""
     with user_errors():
-        from .checkpoints import DEFAULT_MODEL, list_models
+        from .checkpoints import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, list_models
 
         entries = list_models()
         if as_json:
@@ -438,7 +441,8 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON inst
             return
         table = Table("name", "source", "architecture", "conditioning", "path")
         for e in entries:
-            name = f"{e.name} (default)" if e.source == "bundled" and e.name == DEFAULT_MODEL else e.name
+            default = {DEFAULT_MODEL: " (default)", DEFAULT_VIDEO_MODEL: " (default for videos)"}
+            name = e.name + (default.get(e.name, "") if e.source == "bundled" else "")
             table.add_row(name, e.source, e.architecture, e.conditioning, e.path)
         out_console.print(table)
 

@@ -13,17 +13,29 @@ from torch import nn
 
 
 class FiLM(nn.Module):
-    """Feature-wise linear modulation of a (B, C, ...) tensor by a (B, D) context."""
+    """Feature-wise linear modulation of a (B, C, ...) tensor by a (B, D) context.
 
-    def __init__(self, context_dim: int, channels: int) -> None:
+    `scale=False` leaves only the shift (additive conditioning), `shift=False` only the
+    scale (multiplicative conditioning): the Wave-U-Net's variants."""
+
+    def __init__(self, context_dim: int, channels: int, *, scale: bool = True, shift: bool = True) -> None:
         super().__init__()
-        self.channels = channels
-        self.generator = nn.Linear(context_dim, 2 * channels)
+        if not (scale or shift):
+            raise ValueError("FiLM needs a scale, a shift or both")
+        self.channels, self.scale, self.shift = channels, scale, shift
+        self.generator = nn.Linear(context_dim, (scale + shift) * channels)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        gamma, beta = self.generator(context).chunk(2, dim=-1)
-        shape = (*gamma.shape, *([1] * (x.dim() - 2)))
-        return (1 + gamma.reshape(shape)) * x + beta.reshape(shape)
+        params = self.generator(context).reshape(len(context), -1, self.channels, *([1] * (x.dim() - 2)))
+        if self.scale:
+            x = (1 + params[:, 0]) * x
+        return x + params[:, -1] if self.shift else x
+
+
+def concat_context(x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """Concatenation conditioning: the (B, D) context tiled along the time axis of a
+    (B, C, T) tensor and joined as D more channels."""
+    return torch.cat([x, context[:, :, None].expand(-1, -1, x.shape[-1])], dim=1)
 
 
 def multiply_masks(masks: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

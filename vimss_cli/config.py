@@ -11,14 +11,21 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .constants import SAMPLE_RATE
 from .errors import VimssError
 from .instruments import ABBREVIATIONS
 
-ARCHITECTURES = ("unet", "multihead-unet")
+ARCHITECTURES = ("unet", "multihead-unet", "wave-unet")
 INPUT_SCALINGS = ("db-norm", "log")
 FREQUENCY_SCALES = ("linear", "log")
 MASKS = ("ratio", "binary")
 CONDITIONINGS = ("none", "film-bottleneck", "film-encoder", "film-final", "label-multiply", "final-multiply")
+WAVE_CONDITIONINGS = ("none", "label-multiply", "multiply-bottleneck", "add-bottleneck", "add-final",
+                      "concat-bottleneck", "concat-final", "film-bottleneck", "film-final")  # fmt: skip
+"""The Wave-U-Net's: labels gate the output waveforms (label-multiply), or scale (multiply),
+shift (add), join (concat) or scale and shift (film) the bottleneck or the features the
+output layer reads (final)."""
+WAVE_SAMPLE_RATES = (11025, 22050)
 CONTEXTS = ("none", "labels", "visual", "labels+visual")
 VISUAL_POOLINGS = ("frame", "lstm", "maxpool")
 """frame: one frame per segment; lstm / maxpool: motion models over `visual_frames` frames."""
@@ -48,6 +55,17 @@ class ModelConfig:
     dropout: float = 0.2
     leaky_slope: float = 0.2
     instruments: tuple[str, ...] = field(default=ABBREVIATIONS)
+    sample_rate: int = SAMPLE_RATE
+    """Rate the model hears: the spectrogram U-Nets' STFT grid is fixed at 11025 Hz; a
+    Wave-U-Net runs at 11025 or 22050 Hz."""
+    levels: int = 12
+    """Wave-U-Net: downsampling levels (conv, then decimation by 2)."""
+    filters: int = 24
+    """Wave-U-Net: level i has filters * i channels (the bottleneck filters * (levels + 1))."""
+    down_kernel: int = 15
+    up_kernel: int = 5
+    input_samples: int = 147443
+    """Wave-U-Net: samples in, of which the centre `output_samples` come out (no padding)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -57,7 +75,7 @@ class ModelConfig:
             ("input_scaling", INPUT_SCALINGS),
             ("frequency_scale", FREQUENCY_SCALES),
             ("mask", MASKS),
-            ("conditioning", CONDITIONINGS),
+            ("conditioning", tuple(dict.fromkeys(CONDITIONINGS + WAVE_CONDITIONINGS))),
             ("context", CONTEXTS),
             ("visual_pooling", VISUAL_POOLINGS),
             ("backbone_weights", BACKBONE_WEIGHTS),
@@ -79,6 +97,11 @@ class ModelConfig:
                 f"config: visual_pooling '{self.visual_pooling}' with {self.visual_frames} frames "
                 "(frame takes 1, lstm and maxpool 2 or more)"
             )
+        if self.architecture == "wave-unet":
+            self._check_wave_unet()
+        elif self.conditioning not in CONDITIONINGS or self.sample_rate != SAMPLE_RATE:
+            raise VimssError(f"config: a spectrogram U-Net runs at {SAMPLE_RATE} Hz with conditioning "
+                             f"one of {', '.join(CONDITIONINGS)}")  # fmt: skip
         if not self.channels or any(c < 1 for c in self.channels):
             raise VimssError(f"config: channels must be positive, got {list(self.channels)}")
         if self.instruments != ABBREVIATIONS:
@@ -86,6 +109,22 @@ class ModelConfig:
                 f"config: instruments {list(self.instruments)} differ from this version's table "
                 f"{list(ABBREVIATIONS)}"
             )
+
+    def _check_wave_unet(self) -> None:
+        from .waveunet import output_samples, valid_input_samples
+
+        if self.conditioning not in WAVE_CONDITIONINGS:
+            raise VimssError(f"config: a Wave-U-Net's conditioning is one of {', '.join(WAVE_CONDITIONINGS)}")
+        if self.uses_visual:
+            raise VimssError("config: the Wave-U-Net reads labels only, not visual context")
+        if self.sample_rate not in WAVE_SAMPLE_RATES:
+            raise VimssError(f"config: a Wave-U-Net runs at {' or '.join(map(str, WAVE_SAMPLE_RATES))} Hz")
+        if min(self.levels, self.filters, self.down_kernel, self.up_kernel) < 1:
+            raise VimssError("config: levels, filters and kernels must be positive")
+        if output_samples(self) is None:
+            near = valid_input_samples(self.levels, self.down_kernel, self.up_kernel, self.input_samples)
+            raise VimssError(f"config: input_samples {self.input_samples} does not fit {self.levels} levels "
+                             f"without padding; the nearest that do: {', '.join(map(str, near))}")  # fmt: skip
 
     @property
     def depth(self) -> int:

@@ -58,9 +58,9 @@ class Example(NamedTuple):
     """One training mixture (a NamedTuple, so torch's DataLoader batches it)."""
 
     mix: torch.Tensor
-    """(SEGMENT_SAMPLES,) mixture at 11025 Hz."""
+    """(samples,) mixture at the model's rate (SEGMENT_SAMPLES at 11025 Hz for the U-Nets)."""
     sources: torch.Tensor
-    """(13, SEGMENT_SAMPLES): each present source as it sits in the mix, zeros elsewhere."""
+    """(13, samples): each present source as it sits in the mix, zeros elsewhere."""
     labels: torch.Tensor
     """(13,) presence of each instrument class."""
     visual: torch.Tensor = torch.zeros(0)
@@ -111,7 +111,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
 
     def __init__(self, recordings: dict[int, list[Path]], size: int, *, max_sources: int = 7,
                  min_sources: int = 2, seed: int = 0, max_tries: int = 20,
-                 visual: VisualLookup | None = None) -> None:  # fmt: skip
+                 visual: VisualLookup | None = None, samples: int = SEGMENT_SAMPLES, rate: int = SAMPLE_RATE) -> None:  # fmt: skip
         if not 2 <= min_sources <= max_sources:
             raise VimssError(f"need 2 <= min_sources <= max_sources, got {min_sources}..{max_sources}")
         self.recordings = recordings
@@ -120,6 +120,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
         self.seed = seed
         self.max_tries = max_tries
         self.visual = visual
+        self.samples, self.rate = samples, rate
 
     def __len__(self) -> int:
         return self.size
@@ -128,7 +129,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
         rng = random.Random(self.seed * 1_000_003 + index)
         count = rng.randint(min(self.min_sources, self.max_sources), self.max_sources)
         classes = sorted(rng.sample(sorted(self.recordings), count))
-        sources = torch.zeros(N_INSTRUMENTS, SEGMENT_SAMPLES)
+        sources = torch.zeros(N_INSTRUMENTS, self.samples)
         seen = []
         for k in classes:
             sources[k], path, start = self._segment(rng, self.recordings[k])
@@ -140,27 +141,27 @@ class MixAndSeparate(torch.utils.data.Dataset):
         return Example(sources.sum(0), sources, labels, pad_players(seen) if seen else torch.zeros(0))
 
     def _segment(self, rng: random.Random, files: list[Path]) -> tuple[torch.Tensor, Path, float]:
-        """A non-silent segment of a random recording, at 11025 Hz mono, peak 1; with
-        the recording and the segment's start in seconds."""
+        """A non-silent segment of a random recording, mono at the model's rate, peak 1;
+        with the recording and the segment's start in seconds."""
         for _ in range(self.max_tries):
             path = rng.choice(files)
             frames, rate = _frames_and_rate(path)
-            length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
+            length = int(np.ceil(self.samples * rate / self.rate))
             start = rng.randint(0, max(0, frames - length))
-            wave = read_segment(path, start)
+            wave = read_segment(path, start, self.samples, self.rate)
             peak = wave.abs().max()
             if peak >= SILENCE_PEAK:
                 return wave / peak, path, start / rate
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among {files[0].parent}")
 
 
-def read_segment(path: Path, start: int) -> torch.Tensor:
-    """SEGMENT_SAMPLES at 11025 Hz mono from frame `start` (at the file's rate), zero-padded."""
+def read_segment(path: Path, start: int, samples: int = SEGMENT_SAMPLES, model_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """`samples` mono at `model_rate` from frame `start` (at the file's rate), zero-padded."""
     frames, rate = _frames_and_rate(path)
-    length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
+    length = int(np.ceil(samples * rate / model_rate))
     block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
-    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, SAMPLE_RATE)[:SEGMENT_SAMPLES]
-    return torch.nn.functional.pad(wave, (0, SEGMENT_SAMPLES - wave.shape[-1]))
+    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, model_rate)[:samples]
+    return torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
 
 
 class PieceSegments(torch.utils.data.Dataset):
@@ -170,11 +171,13 @@ class PieceSegments(torch.utils.data.Dataset):
     piece's instruments, as `vimss evaluate` gives them."""
 
     def __init__(self, pieces: list[Piece], size: int, *, seed: int = 0, gain_db: float = 6.0,
-                 max_tries: int = 20, visual: VisualLookup | None = None) -> None:  # fmt: skip
+                 max_tries: int = 20, visual: VisualLookup | None = None, samples: int = SEGMENT_SAMPLES,
+                 rate: int = SAMPLE_RATE) -> None:  # fmt: skip
         if not pieces:
             raise VimssError("no URMP-layout pieces to train on")
         self.pieces, self.size, self.seed, self.gain_db, self.max_tries = pieces, size, seed, gain_db, max_tries
         self.visual = visual
+        self.samples, self.rate = samples, rate
 
     def __len__(self) -> int:
         return self.size
@@ -185,12 +188,13 @@ class PieceSegments(torch.utils.data.Dataset):
             piece = rng.choice(self.pieces)
             stems = [p for inst in piece.instruments for p in piece.sources[inst]]
             frames, rate = min(_frames_and_rate(p) for p in stems)
-            length = int(np.ceil(SEGMENT_SAMPLES * rate / SAMPLE_RATE))
+            length = int(np.ceil(self.samples * rate / self.rate))
             start = rng.randint(0, max(0, frames - length))
-            sources = torch.zeros(N_INSTRUMENTS, SEGMENT_SAMPLES)
+            sources = torch.zeros(N_INSTRUMENTS, self.samples)
             for inst in piece.instruments:
                 gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
-                sources[index(instrument(inst))] = gain * sum(read_segment(p, start) for p in piece.sources[inst])
+                sources[index(instrument(inst))] = gain * sum(
+                    read_segment(p, start, self.samples, self.rate) for p in piece.sources[inst])
             mix = sources.sum(0)
             peak = mix.abs().max()
             if peak >= SILENCE_PEAK:

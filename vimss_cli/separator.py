@@ -19,13 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchaudio
 
 from .audio import AtomicAudioWriter, check_output_format, open_audio, to_model_input
 from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
 from .errors import VimssError
 from .instruments import Instrument, index, label_vector, parse_instruments
 from .spectral import istft, stft
-from .unet import ConditionedUNet
+from .family import SeparationModel
+from .waveunet import WaveUNet, separate_waveform
 from .wiener import residual_model, wiener
 
 RESIDUAL = "residual"
@@ -95,7 +97,7 @@ class Separator:
 
     def __init__(
         self,
-        model: ConditionedUNet,
+        model: SeparationModel,
         device: str | torch.device = "cpu",
         *,
         segment: float = DEFAULT_SEGMENT,
@@ -150,6 +152,9 @@ class Separator:
         labels = label_vector(chosen) if self.model.config.uses_labels else None
         if self.model.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on what the players look like: give it a video")
+        if isinstance(self.model, WaveUNet):
+            yield self._separate_waveform(blocks, sample_rate, sources, labels, on_progress)
+            return
         seg = max(1, round(self.segment * sample_rate))
         fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
         step = seg - fade.overlap
@@ -228,6 +233,25 @@ class Separator:
                 total = total + (1 - total).clamp_min(0)
             est = torch.cat([low, (high / (total + 1e-8))[:, :, None] * spec[:, None, :, band:]], dim=-2)
         return istft(est, length, grid.n_fft, grid.hop)
+
+    def _separate_waveform(self, blocks: Iterable[torch.Tensor | np.ndarray], sample_rate: int, sources: list[int],
+                           labels: torch.Tensor | None, on_progress: Callable[[int], None] | None) -> torch.Tensor:  # fmt: skip
+        """Time-domain models: the whole input at once, at the model's rate, each channel
+        on its own (no masks, so no Wiener filter); stems back at the input's rate."""
+        wave = torch.cat([torch.as_tensor(b, dtype=torch.float32) for b in blocks], dim=-1)
+        if wave.shape[-1] == 0:
+            raise VimssError("the input holds no audio samples")
+        rate = self.model.config.sample_rate
+        x = wave.to(self.device)
+        x = x if sample_rate == rate else torchaudio.functional.resample(x, sample_rate, rate)
+        stems = separate_waveform(self.model, x, labels, window=round(self.segment * rate), batch_size=self.batch_size)
+        stems = stems[sources] if sample_rate == rate else torchaudio.functional.resample(stems[sources], rate, sample_rate)
+        stems = F.pad(stems, (0, max(0, wave.shape[-1] - stems.shape[-1])))[..., : wave.shape[-1]].cpu()
+        if self.residual:
+            stems = torch.cat([stems, (wave - stems.sum(0)).unsqueeze(0)])
+        if on_progress is not None:
+            on_progress(wave.shape[-1])
+        return stems
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
         """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and

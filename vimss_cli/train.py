@@ -33,14 +33,15 @@ from safetensors.torch import save as save_tensors
 
 from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, save_pretrained
 from .config import ModelConfig
-from .constants import SEGMENT_SAMPLES
+from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
 from .errors import VimssError, first_line
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
 from .spectral import istft, stft
-from .unet import ConditionedUNet, build_model
+from .family import SeparationModel, build_model
 from .urmp import Piece, urmp_pieces
+from .waveunet import centre_crop
 
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -131,18 +132,26 @@ def find_recordings(dirs: list[Path]) -> Recordings:
     return Recordings(solos, pieces)
 
 
+def example_window(model: ModelConfig) -> dict[str, int]:
+    """Samples and rate of a training example: the U-Nets' segment, or the Wave-U-Net's input window."""
+    if model.architecture == "wave-unet":
+        return {"samples": model.input_samples, "rate": model.sample_rate}
+    return {"samples": SEGMENT_SAMPLES, "rate": SAMPLE_RATE}
+
+
 def training_data(found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int,
                   visual: VisualLookup | None = None) -> torch.utils.data.Dataset:  # fmt: skip
     """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces."""
     solos, pieces = found.solos, found.pieces
+    window = example_window(config.model)
     parts: list[torch.utils.data.Dataset] = []
     weights = []
     if solos:
         parts.append(MixAndSeparate(solos, size, min_sources=min(config.min_sources, max_sources),
-                                    max_sources=max_sources, seed=seed, visual=visual))  # fmt: skip
+                                    max_sources=max_sources, seed=seed, visual=visual, **window))  # fmt: skip
         weights.append(1.0 - config.aligned_share if pieces else 1.0)
     if pieces:
-        parts.append(PieceSegments(pieces, size, seed=seed, visual=visual))
+        parts.append(PieceSegments(pieces, size, seed=seed, visual=visual, **window))
         weights.append(config.aligned_share if solos else 1.0)
     return parts[0] if len(parts) == 1 else Blend(parts, weights, size, seed)
 
@@ -164,7 +173,7 @@ def videos_of(found: Recordings) -> dict[Path, int]:
     return videos
 
 
-def _visual_lookup(model: ConditionedUNet, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int,
+def _visual_lookup(model: SeparationModel, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int,
                    world: int) -> VisualLookup:  # fmt: skip
     """Cache the player features of every training and validation video once (rank 0
     first; the others then find them cached) and look them up per example."""
@@ -223,10 +232,28 @@ def _distributed() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def _forward(model: torch.nn.Module, batch: Example, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """(masks, mixture STFT) for a batch of examples."""
+def waveform_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """The Wave-U-Net's: squared error summed over the (B, K, T) sources, averaged over samples."""
+    return (estimates - sources).pow(2).sum(1).mean()
+
+
+def _batch_loss(net: torch.nn.Module, batch: Example, config: ModelConfig, *, estimates: bool = False,
+                ) -> tuple[torch.Tensor, torch.Tensor | None, Example]:  # fmt: skip
+    """The loss of a batch, the source estimates if asked, and the batch they are
+    scored against: a Wave-U-Net's output is the centre of its input window."""
+    labels = batch.labels if config.uses_labels else None
+    if config.architecture == "wave-unet":
+        out = net(batch.mix, labels)
+        n = out.shape[-1]
+        scored = batch._replace(mix=centre_crop(batch.mix, n), sources=centre_crop(batch.sources, n))
+        return waveform_loss(out, scored.sources), out, scored
     spec = stft(batch.mix)
-    return model(spec.abs(), batch.labels if config.uses_labels else None, batch.visual if config.uses_visual else None), spec
+    masks = net(spec.abs(), labels, batch.visual if config.uses_visual else None)
+    loss = mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary")
+    if not estimates:
+        return loss, None, batch
+    applied = getattr(net, "module", net).applied(masks)  # what inference applies (net may be DDP-wrapped)
+    return loss, istft(applied * spec.unsqueeze(1), batch.mix.shape[-1]), batch
 
 
 def _imagenet_trunk() -> dict[str, torch.Tensor]:
@@ -243,7 +270,7 @@ SIDE_INFORMATION_FIELDS = frozenset({"conditioning", "context", "visual_pooling"
 """Config fields an --init model may differ in: its audio U-Net is reused, its side-information layers are not."""
 
 
-def _warm_start(model: ConditionedUNet, start: ConditionedUNet, name: str) -> bool:
+def _warm_start(model: SeparationModel, start: SeparationModel, name: str) -> bool:
     """Copy `start`'s weights into `model`: all of them when the configs match, else the
     weights both share (the U-Net; a visual trunk), leaving new conditioning layers as
     initialised, so a label model can start a visual or unconditioned one. Returns
@@ -323,8 +350,7 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         for batch in loader:
             batch = Example(*(t.to(dev) for t in batch))
             batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
-            masks, spec = _forward(net, batch, config.model)
-            loss = mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.model.mask == "binary")
+            loss, _, _ = _batch_loss(net, batch, config.model)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -359,7 +385,7 @@ def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.T
 
 
 @torch.inference_mode()
-def validate(model: ConditionedUNet, dataset: torch.utils.data.Dataset, config: TrainConfig, dev: torch.device,
+def validate(model: SeparationModel, dataset: torch.utils.data.Dataset, config: TrainConfig, dev: torch.device,
              rank: int = 0, world: int = 1, workers: int = 0) -> Validation:  # fmt: skip
     """Loss and SI-SDR (and its improvement over the mix) of present, non-silent sources on the fixed set."""
     model.eval()
@@ -368,13 +394,10 @@ def validate(model: ConditionedUNet, dataset: torch.utils.data.Dataset, config: 
     totals = torch.zeros(4, dtype=torch.float64)  # loss sum, examples, SI-SDR sum, SI-SDRi sum (per source: count below)
     count = torch.zeros(1, dtype=torch.float64)
     for batch in loader:
-        batch = Example(*(t.to(dev) for t in batch))
-        mix, sources, labels = batch.mix, batch.sources, batch.labels
-        masks, spec = _forward(model, batch, config.model)
-        loss = mask_loss(masks, stft(sources).abs(), spec.abs(), config.model.mask == "binary")
+        loss, estimates, scored = _batch_loss(model, Example(*(t.to(dev) for t in batch)), config.model, estimates=True)
+        mix, sources, labels = scored.mix, scored.sources, scored.labels
         totals[0] += loss.item() * mix.shape[0]
         totals[1] += mix.shape[0]
-        estimates = istft(model.applied(masks) * spec.unsqueeze(1), SEGMENT_SAMPLES)
         present = (labels > 0) & ~is_silent(sources)
         scores = si_sdr(sources, estimates)[present]
         baseline = si_sdr(sources, mix.unsqueeze(1).expand_as(sources))[present]
@@ -407,7 +430,7 @@ def _card(config: TrainConfig, state: TrainState, result: Validation, which: str
     return model_card(which, config.model, details)
 
 
-def _save(model: ConditionedUNet, optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState,
+def _save(model: SeparationModel, optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState,
           config: TrainConfig, run_dir: Path, result: Validation, improved: bool) -> None:  # fmt: skip
     opt_state = optimizer.state_dict()
     tensors = {f"optimizer.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items() for k, v in s.items()}
@@ -426,7 +449,7 @@ def _save(model: ConditionedUNet, optimizer: torch.optim.Optimizer, scheduler: A
         save_pretrained(model, run_dir / "best", card=_card(config, state, result, "best"))
 
 
-def _load_state(folder: Path, config: TrainConfig, model: ConditionedUNet, optimizer: torch.optim.Optimizer,
+def _load_state(folder: Path, config: TrainConfig, model: SeparationModel, optimizer: torch.optim.Optimizer,
                 scheduler: Any) -> TrainState:  # fmt: skip
     """Restore model, optimizer, scheduler, RNG and counters from `latest/` (safetensors + JSON only)."""
     meta = json.loads((folder / STATE_JSON).read_text())

@@ -153,7 +153,3 @@ class ConditionedUNet(nn.Module):
         """What inference applies of `forward`'s output (validation scores the same masks)."""
         return (probabilities > 0.5).to(probabilities.dtype) if self.config.mask == "binary" else probabilities
 
-
-def build_model(config: ModelConfig) -> ConditionedUNet:
-    """The one constructor: every variant of the family comes from its config."""
-    return ConditionedUNet(config)

@@ -41,6 +41,15 @@ def video_info(path: str | Path) -> VideoInfo:
                          bool(container.streams.audio))  # fmt: skip
 
 
+def has_video(path: str | Path) -> bool:
+    """Whether `path` is a file with moving pictures (a cover image in an audio file is not)."""
+    try:
+        with av.open(str(path)) as container:
+            return any(not s.disposition & av.stream.Disposition.attached_pic for s in container.streams.video)
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
 def segment_frame_times(starts: list[float], segment: float, frames_per_segment: int = 1) -> list[list[float]]:
     """For each segment starting at `starts[i]` seconds, the times of its frames: its start
     for single-frame models, else `frames_per_segment` times evenly spread over it."""

@@ -98,16 +98,19 @@ class VideoFeatures:
         self.visual, self.video, self.players = visual, Path(video), players
         self.segment, self.frames = segment, frames
 
-    @torch.inference_mode()
-    def __call__(self, starts: list[float]) -> torch.Tensor:
-        """Segment starts (seconds, ascending) -> (segments, players, frames, 2048)."""
+    def crops(self, starts: list[float]) -> torch.Tensor:
+        """Segment starts (seconds, ascending) -> decoded player crops (segments, players, frames, 3, 224, 224)."""
         times = segment_frame_times(starts, self.segment, self.frames)
         wanted = sorted({t for segment in times for t in segment})  # motion segments overlap
         frames = dict(zip(wanted, read_frames(self.video, wanted)))
         crops = [crop_players(frames[t], self.players.at(start)) for start, segment in zip(starts, times) for t in segment]
-        stacked = torch.stack(crops).reshape(len(starts), self.frames, *crops[0].shape).transpose(1, 2)
+        return torch.stack(crops).reshape(len(starts), self.frames, *crops[0].shape).transpose(1, 2)
+
+    @torch.inference_mode()
+    def __call__(self, starts: list[float]) -> torch.Tensor:
+        """Segment starts (seconds, ascending) -> (segments, players, frames, 2048)."""
         device = next(self.visual.parameters()).device
-        return self.visual.features(stacked.to(device))
+        return self.visual.features(self.crops(starts).to(device))
 
 
 def video_source(model_visual: VisualContext | None, video: Path, labels: list[str], segment: float, frames: int = 1, *,

@@ -1,0 +1,19 @@
+"""The model family: which network a `ModelConfig` builds.
+
+Spectrogram U-Nets (`unet.py`: one decoder or one per source, every conditioning of the
+paper) and the time-domain Wave-U-Net (`waveunet.py`) share configs, checkpoints,
+`vimss separate`, `vimss train` and `vimss evaluate`.
+"""
+
+from __future__ import annotations
+
+from .config import ModelConfig
+from .unet import ConditionedUNet
+from .waveunet import WaveUNet
+
+SeparationModel = ConditionedUNet | WaveUNet
+
+
+def build_model(config: ModelConfig) -> SeparationModel:
+    """The one constructor: every variant of the family comes from its config."""
+    return WaveUNet(config) if config.architecture == "wave-unet" else ConditionedUNet(config)

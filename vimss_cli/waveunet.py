@@ -1,0 +1,176 @@
+"""The Wave-U-Net (Stoller et al., 2018): the original VIMSS time-domain model, with
+one output waveform per instrument class and label conditioning.
+
+`levels` downsampling blocks (a 1-D convolution of `down_kernel`, then decimation by
+2), a bottleneck convolution, and as many upsampling blocks (linear interpolation,
+the skip of the same level cropped to the centre and joined, a convolution of
+`up_kernel`). No convolution pads, so every output sample has real context on both
+sides and the output is the centre of the input: 147443 samples in, 16389 out for
+the README's 12 levels. The input mix joins the last features before the 1x1 output
+convolution. Whole files are separated window by window, the file edges padded by
+reflection (see `Separator`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .conditioning import FiLM, concat_context, multiply_masks
+from .config import ModelConfig
+from .errors import VimssError
+
+
+def _output(levels: int, down_kernel: int, up_kernel: int, n: int) -> int | None:
+    """Samples out for `n` in, or None when they do not fit: a layer would empty, or a
+    skip could not be cropped evenly to its upsampled size."""
+    skips = []
+    for _ in range(levels):
+        n -= down_kernel - 1
+        skips.append(n)
+        n = (n + 1) // 2
+        if n < 1:
+            return None
+    n -= down_kernel - 1
+    for skip in reversed(skips):
+        if n < 1:
+            return None
+        n = 2 * n - 1
+        if skip < n or (skip - n) % 2:
+            return None
+        n -= up_kernel - 1
+    return n if n >= 1 else None
+
+
+def output_samples(config: ModelConfig, input_samples: int | None = None) -> int | None:
+    """Samples out for `input_samples` in (the config's by default); None if they do not fit."""
+    n = config.input_samples if input_samples is None else input_samples
+    return _output(config.levels, config.down_kernel, config.up_kernel, n)
+
+
+def valid_input_samples(levels: int, down_kernel: int, up_kernel: int, around: int) -> list[int]:
+    """The input lengths nearest `around` that fit these layers: the largest below (if
+    any) and the smallest above. Fitting lengths recur every 2**levels samples."""
+    fits = functools.partial(_output, levels, down_kernel, up_kernel)
+    below = next((n for n in range(around, max(0, around - 2 ** (levels + 1)), -1) if fits(n)), None)
+    above = around + 1
+    while fits(above) is None:
+        above += 1
+    return [n for n in (below, above) if n is not None]
+
+
+def centre_crop(x: torch.Tensor, length: int) -> torch.Tensor:
+    """The middle `length` samples of the last axis."""
+    start = (x.shape[-1] - length) // 2
+    return x[..., start : start + length]
+
+
+class WaveUNet(nn.Module):
+    """(B, input_samples) mixture + labels (B, K) -> (B, K, output_samples) waveforms."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        cond, ctx = config.conditioning, config.context_dim
+        self.visual = None  # the Wave-U-Net reads labels only
+        widths = [config.filters * (i + 1) for i in range(config.levels + 1)]
+        self.down = nn.ModuleList(
+            nn.Conv1d(c_in, c_out, config.down_kernel) for c_in, c_out in zip([1, *widths[:-2]], widths[:-1])
+        )
+        bottleneck_in = widths[-2] + (ctx if cond == "concat-bottleneck" else 0)
+        self.bottleneck = nn.Conv1d(bottleneck_in, widths[-1], config.down_kernel)
+        self.up = nn.ModuleList(
+            nn.Conv1d(widths[i + 1] + widths[i], widths[i], config.up_kernel) for i in reversed(range(config.levels))
+        )
+        final_in = widths[0] + 1 + (ctx if cond == "concat-final" else 0)
+        self.output = nn.Conv1d(final_in, config.n_sources, 1)
+        kind, _, where = cond.partition("-")  # e.g. film-bottleneck
+        scale, shift = {"multiply": (True, False), "add": (False, True), "film": (True, True)}.get(kind, (False, False))
+        channels = widths[-1] if where == "bottleneck" else final_in
+        self.film = FiLM(ctx, channels, scale=scale, shift=shift) if scale or shift else None
+        self.slope = config.leaky_slope
+
+    @property
+    def output_samples(self) -> int:
+        return output_samples(self.config)
+
+    def context(self, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor | None:
+        if self.config.uses_labels and labels is None:
+            raise VimssError("this model is conditioned on labels; pass them")
+        return labels if self.config.uses_labels else None
+
+    def forward(self, mix: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, input_samples) -> (B, 13, output_samples): the training window."""
+        if mix.shape[-1] != self.config.input_samples:
+            raise ValueError(f"a Wave-U-Net window is {self.config.input_samples} samples, got {mix.shape[-1]}")
+        return self.forward_window(mix, labels)
+
+    def forward_window(self, mix: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Any input length that fits the layers (the training window plus multiples of
+        2**levels): inference computes long windows at once."""
+        context = self.context(labels)
+        cond = self.config.conditioning
+        x = mix.unsqueeze(1)
+        skips = []
+        for conv in self.down:
+            x = F.leaky_relu(conv(x), self.slope)
+            skips.append(x)
+            x = x[..., ::2]
+        if cond == "concat-bottleneck":
+            x = concat_context(x, context)
+        x = F.leaky_relu(self.bottleneck(x), self.slope)
+        if cond.endswith("-bottleneck") and self.film is not None:
+            x = self.film(x, context)
+        for conv, skip in zip(self.up, reversed(skips)):
+            x = F.interpolate(x, size=2 * x.shape[-1] - 1, mode="linear", align_corners=True)
+            x = F.leaky_relu(conv(torch.cat([x, centre_crop(skip, x.shape[-1])], dim=1)), self.slope)
+        x = torch.cat([x, centre_crop(mix.unsqueeze(1), x.shape[-1])], dim=1)
+        if cond == "concat-final":
+            x = concat_context(x, context)
+        elif cond.endswith("-final") and self.film is not None:
+            x = self.film(x, context)
+        sources = torch.tanh(self.output(x))
+        return multiply_masks(sources.unsqueeze(-2), labels).squeeze(-2) if cond == "label-multiply" else sources
+
+
+def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
+    """Pad the last axis by reflection, reflecting again as often as a short input needs."""
+    while left or right:
+        n = x.shape[-1]
+        if n == 1:
+            return F.pad(x.unsqueeze(0), (left, right), mode="replicate").squeeze(0)
+        step_left, step_right = min(left, n - 1), min(right, n - 1)
+        x = F.pad(x.unsqueeze(0), (step_left, step_right), mode="reflect").squeeze(0)
+        left, right = left - step_left, right - step_right
+    return x
+
+
+@torch.inference_mode()
+def separate_waveform(model: WaveUNet, wave: torch.Tensor, labels: torch.Tensor | None, *, window: int,
+                      batch_size: int = 2) -> torch.Tensor:  # fmt: skip
+    """(channels, n) audio at the model's rate -> (13, channels, n) sources, each channel
+    separated on its own. Windows grow the training window in steps of 2**levels (the
+    lengths the layers allow) to give at least `window` samples, and start at multiples
+    of 2**levels, where decimation keeps the same samples: any window size gives the same
+    result. The file's edges are padded by reflection for context."""
+    period = 2**model.config.levels
+    grow = max(0, -(-(max(window, period) - model.output_samples) // period))
+    inputs, outputs = model.config.input_samples + grow * period, model.output_samples + grow * period
+    stride = outputs // period * period  # the window's last outputs % period samples are dropped
+    context = (inputs - outputs) // 2
+    channels, n = wave.shape
+    count = -(-n // stride)
+    padded = reflect_pad(wave, context, context + (count - 1) * stride + outputs - n)
+    starts = [(c, k * stride) for c in range(channels) for k in range(count)]
+    result = torch.zeros(model.config.n_sources, channels, count * stride, device=wave.device)
+    labels = None if labels is None else labels.to(wave.device)
+    for first in range(0, len(starts), batch_size):
+        batch = starts[first : first + batch_size]
+        x = torch.stack([padded[c, s : s + inputs] for c, s in batch])
+        y = model.forward_window(x, None if labels is None else labels.expand(len(batch), -1))
+        for (c, s), sources in zip(batch, y):
+            result[:, c, s : s + stride] = sources[..., :stride]
+    return result[..., :n]
