@@ -56,6 +56,15 @@ def test_final_multiply_gates_masks_with_visual_instrument_probabilities():
     torch.testing.assert_close(alone.sum(-1), torch.ones(2))
 
 
+def test_a_new_final_multiply_model_starts_as_label_multiply_up_to_a_constant():
+    labelled = tiny_model(conditioning="label-multiply")
+    visual = tiny_model(conditioning="final-multiply", context="labels+visual")
+    visual.load_state_dict(labelled.state_dict(), strict=False)  # the shared U-Net
+    mag = torch.rand(2, 512, 16)
+    with torch.inference_mode():
+        torch.testing.assert_close(visual(mag, LABELS, features()), labelled(mag, LABELS) / 13)
+
+
 def test_visual_configs_are_checked_and_visual_models_need_features():
     for fields, message in (
         ({"conditioning": "final-multiply", "context": "labels"}, "final-multiply needs visual"),

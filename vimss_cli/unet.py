@@ -97,6 +97,11 @@ class ConditionedUNet(nn.Module):
         self.decoders = nn.ModuleList(Decoder(chans, masks_per_head, config.dropout) for _ in range(n_heads))
         self.final_film = FiLM(ctx, config.n_sources) if cond == "film-final" else None
         self.instrument_classifier = nn.Linear(VISUAL_DIM, config.n_sources) if cond == "final-multiply" else None
+        if self.instrument_classifier is not None:
+            # A new classifier weighs every instrument alike: with labels it starts as label-multiply
+            # (a constant factor, which the Wiener filter and the SI-SDR ignore), so warm starts lose nothing.
+            nn.init.zeros_(self.instrument_classifier.weight)
+            nn.init.zeros_(self.instrument_classifier.bias)
 
     @property
     def frame_multiple(self) -> int:
