@@ -49,20 +49,25 @@ def test_padding_with_a_copy_of_a_player_changes_nothing(pooling, frames):
 
 def test_final_multiply_gates_masks_with_visual_instrument_probabilities():
     model = tiny_model(conditioning="final-multiply", context="labels+visual")
+    torch.nn.init.normal_(model.instrument_classifier.weight)
     context = model.context(LABELS, features())
-    gate = model.instrument_probabilities(context, LABELS)
-    assert gate.shape == (2, 13) and (gate[LABELS == 0] == 0).all()
-    alone = tiny_model(conditioning="final-multiply").instrument_probabilities(context, None)
-    torch.testing.assert_close(alone.sum(-1), torch.ones(2))
+    probabilities = model.instrument_probabilities(context)
+    torch.testing.assert_close(probabilities.sum(-1), torch.ones(2))
+    gate = model.instrument_gate(context, LABELS)
+    assert gate.shape == (2, 13) and (gate[LABELS == 0] == 0).all() and gate.max() <= 1
+    torch.testing.assert_close(gate, probabilities / probabilities.amax(-1, keepdim=True) * LABELS)
+    alone = tiny_model(conditioning="final-multiply")
+    alone.load_state_dict(model.state_dict(), strict=False)
+    assert (alone.instrument_gate(context, None).amax(-1) == 1).all()  # the most probable instrument passes whole
 
 
-def test_a_new_final_multiply_model_starts_as_label_multiply_up_to_a_constant():
+def test_a_new_final_multiply_model_starts_as_label_multiply():
     labelled = tiny_model(conditioning="label-multiply")
     visual = tiny_model(conditioning="final-multiply", context="labels+visual")
     visual.load_state_dict(labelled.state_dict(), strict=False)  # the shared U-Net
     mag = torch.rand(2, 512, 16)
     with torch.inference_mode():
-        torch.testing.assert_close(visual(mag, LABELS, features()), labelled(mag, LABELS) / 13)
+        torch.testing.assert_close(visual(mag, LABELS, features()), labelled(mag, LABELS))
 
 
 def test_visual_configs_are_checked_and_visual_models_need_features():

@@ -98,8 +98,8 @@ class ConditionedUNet(nn.Module):
         self.final_film = FiLM(ctx, config.n_sources) if cond == "film-final" else None
         self.instrument_classifier = nn.Linear(VISUAL_DIM, config.n_sources) if cond == "final-multiply" else None
         if self.instrument_classifier is not None:
-            # A new classifier weighs every instrument alike: with labels it starts as label-multiply
-            # (a constant factor, which the Wiener filter and the SI-SDR ignore), so warm starts lose nothing.
+            # A new classifier weighs every instrument alike, so its gate starts open: with labels the
+            # model starts as label-multiply, and a warm start from a label model loses nothing.
             nn.init.zeros_(self.instrument_classifier.weight)
             nn.init.zeros_(self.instrument_classifier.bias)
 
@@ -141,14 +141,21 @@ class ConditionedUNet(nn.Module):
         if self.config.conditioning == "label-multiply":
             masks = multiply_masks(masks, labels)
         elif self.instrument_classifier is not None:
-            masks = multiply_masks(masks, self.instrument_probabilities(context, labels))
+            masks = multiply_masks(masks, self.instrument_gate(context, labels))
         return self.frequency.to_linear(masks)
 
-    def instrument_probabilities(self, context: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """final-multiply: which instruments the players look like (softmax over the
-        visual context), times the labels when the model also reads them."""
-        probabilities = torch.softmax(self.instrument_classifier(context[:, -VISUAL_DIM:]), dim=-1)
-        return probabilities * labels if labels is not None and self.config.uses_labels else probabilities
+    def instrument_probabilities(self, context: torch.Tensor) -> torch.Tensor:
+        """final-multiply: which instruments the players look like (softmax over the visual context)."""
+        return torch.softmax(self.instrument_classifier(context[:, -VISUAL_DIM:]), dim=-1)
+
+    def instrument_gate(self, context: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """What final-multiply multiplies the masks by: the instrument probabilities over
+        the most probable one's, times the labels when the model reads them. Scaled so,
+        the gate only silences (as labels do) and leaves the masks' level to the U-Net:
+        the softmax sums to one over 13 classes while several instruments play."""
+        probabilities = self.instrument_probabilities(context)
+        gate = probabilities / probabilities.amax(dim=-1, keepdim=True)
+        return gate * labels if labels is not None and self.config.uses_labels else gate
 
     def masks(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
         """Masks to apply at inference: probabilities, or 0/1 for binary-mask models."""
