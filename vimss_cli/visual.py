@@ -65,13 +65,16 @@ def imagenet_trunk_weights() -> dict[str, torch.Tensor]:
 
 
 class VisualContext(nn.Module):
-    """Backbone features (B, players, frames, 2048) -> context (B, 1024)."""
+    """Backbone features (B, players, frames, 2048) -> context (B, 1024), layer-normalised."""
 
     def __init__(self, pooling: str) -> None:
         super().__init__()
         self.pooling = pooling
         self.trunk = resnet50_trunk()
         self.lstm = nn.LSTM(VISUAL_DIM, VISUAL_DIM, batch_first=True) if pooling == "lstm" else None
+        # The trunk's features have no fixed scale (a random trunk's average about 13): normalised,
+        # the classifier and FiLM generators reading them learn at the rate Adam sets for all.
+        self.norm = nn.LayerNorm(VISUAL_DIM)
 
     def features(self, crops: torch.Tensor) -> torch.Tensor:
         """(..., 3, H, W) crops -> (..., 2048) backbone features."""
@@ -86,7 +89,7 @@ class VisualContext(nn.Module):
             x = out[:, -1].reshape(batch, players, VISUAL_DIM)
         else:
             x = x.amax(dim=2)  # one frame, or the maximum over a motion model's frames
-        return x.amax(dim=1)
+        return self.norm(x.amax(dim=1))
 
 
 class VideoFeatures:
