@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Separates the examples with the bundled default model (no network needed): the duet, and
-# the quartet video's audio, drawing the players the bundled detector finds; pass
-# MODEL=folder-or-org/name to use a checkpoint of your own.
+# Separates the examples with the bundled models (no network needed): the duet with
+# vimss-labels, and the quartet video with vimss-visual (the players found by the bundled
+# detector, drawn to separated/quartet-players.png, through ResNet-50); pass
+# MODEL=folder-or-org/name to use a checkpoint of your own for both.
 demo: $(STAMP)
 	$(VENV)/bin/vimss models
 	$(VENV)/bin/vimss separate examples/duet.flac --instruments vn,vc --out separated $(if $(MODEL),--model $(MODEL))

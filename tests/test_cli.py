@@ -91,6 +91,14 @@ def test_the_bundled_default_separates_with_no_network(tmp_path):
     folder = tmp_path / "sep" / "vimss-labels" / "duet"
     assert sorted(p.name for p in folder.iterdir()) == ["vc.wav", "vn.wav"]
     assert sf.info(folder / "vn.wav").samplerate == 44100
+    # A video goes through the bundled detector, ResNet-50 and the bundled visual model.
+    video = [*command[: command.index("separate") + 1], str(ROOT / "examples" / "quartet.mp4"), "-i", "vn,va,vc",
+             "-o", str(tmp_path / "sep"), "--json"]  # fmt: skip
+    run = subprocess.run(video, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["model"] == "vimss-visual"
+    stems = [sf.read(tmp_path / "sep" / "vimss-visual" / "quartet" / f"{i}.wav")[0] for i in ("vn", "va", "vc")]
+    assert all(s.shape == stems[0].shape and np.abs(s).max() > 1e-3 for s in stems)
 
 
 @pytest.fixture
