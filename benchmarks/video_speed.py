@@ -52,7 +52,9 @@ def make_video(minutes: float, players: int) -> tuple[Path, list[str]]:
     vimss("synth", str(out), "--layout", "urmp", "--split", "test", "--pieces", "1", "--seconds", str(60 * minutes),
           "--min-parts", str(players), "--max-parts", str(players), "--sample-rate", "44100", "--seed", "3", "--video")  # fmt: skip
     piece = urmp_pieces(out)[0][0]
-    return piece.video, [i.abbr for i in piece.instruments]
+    if piece.players != len(piece.instruments):
+        sys.exit(f"{piece.folder.name}: two players share an instrument; pick another --players")
+    return piece.video, list(piece.line_up)
 
 
 class TimedFeatures(VideoFeatures):

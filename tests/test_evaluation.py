@@ -27,7 +27,8 @@ def test_urmp_layout_quirks(dataset):
     assert skipped == ["02_Sonata_fl_fl: every player plays fl"]
     surprise = pieces[2]
     # the third file says tpt; the folder (and the music) say trombone
-    assert surprise.instruments == ["tpt", "tbn"]
+    assert surprise.instruments == ["tpt", "tbn"] and surprise.line_up == ("tpt", "tpt", "tbn")
+    assert pieces[1].line_up == ("vn", "va", "vc") and pieces[1].players == 3
     assert [p.name for p in surprise.sources["tpt"]] == ["AuSep_1_tpt_15_Surprise.wav", "AuSep_2_tpt_15_Surprise.wav"]
     assert [p.name for p in surprise.sources["tbn"]] == ["AuSep_3_tpt_15_Surprise.wav"]
 

@@ -101,3 +101,17 @@ def test_a_decode_error_midway_leaves_no_output(tmp_path):
     with pytest.raises(VimssError, match="cut.flac"):
         separate_file(Separator(tiny_model(), wiener_iterations=0), path, tmp_path / "out", "vn", block_seconds=2)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_instruments_as_a_string_names_or_instruments_give_the_same_stems():
+    from vimss_cli.instruments import parse_instruments
+
+    mix = harmonic_mix(22050, 1.0, 1)
+    sep = Separator(tiny_model(), wiener_iterations=0)
+    expected = sep.separate(mix, 22050, "vn,vc")
+    for given in (["vn", "Cello"], parse_instruments("violin,vc")):
+        stems = sep.separate(mix, 22050, given)
+        assert list(stems) == ["vn", "vc"]
+        torch.testing.assert_close(stems["vc"], expected["vc"], rtol=0, atol=0)
+    with pytest.raises(VimssError, match="xylophone"):
+        sep.separate(mix, 22050, ["vn", "xylophone"])

@@ -126,7 +126,7 @@ class Separator:
         return [i.abbr for i in instruments] + ([RESIDUAL] if self.residual else [])
 
     def separate(
-        self, waveform: torch.Tensor | np.ndarray, sample_rate: int, instruments: str | list[Instrument],
+        self, waveform: torch.Tensor | np.ndarray, sample_rate: int, instruments: str | list[str] | list[Instrument],
         visual: VisualSource | None = None,
     ) -> dict[str, torch.Tensor]:
         """Stems of a (channels, frames) or (frames,) mixture, each shaped like the input."""
@@ -141,7 +141,7 @@ class Separator:
         self,
         blocks: Iterable[torch.Tensor | np.ndarray],
         sample_rate: int,
-        instruments: str | list[Instrument],
+        instruments: str | list[str] | list[Instrument],
         on_progress: Callable[[int], None] | None = None,
         visual: VisualSource | None = None,
     ) -> Iterator[torch.Tensor]:
@@ -309,15 +309,18 @@ def _then_none(blocks: Iterable[torch.Tensor | np.ndarray]) -> Iterator[torch.Te
     yield None
 
 
-def _instruments(instruments: str | list[Instrument]) -> list[Instrument]:
-    return parse_instruments(instruments) if isinstance(instruments, str) else list(instruments)
+def _instruments(instruments: str | list[str] | list[Instrument]) -> list[Instrument]:
+    """"vn,vc", ["vn", "vc"] or Instruments: the API takes what the CLI takes."""
+    if isinstance(instruments, str):
+        return parse_instruments(instruments)
+    return parse_instruments(",".join(i if isinstance(i, str) else i.abbr for i in instruments))
 
 
 def separate_file(
     separator: Separator,
     path: str | Path,
     out_dir: Path,
-    instruments: str | list[Instrument],
+    instruments: str | list[str] | list[Instrument],
     *,
     fmt: str = "wav",
     bit_depth: str = "16",

@@ -29,6 +29,8 @@ class Piece:
     sources: dict[str, list[Path]] = field(default_factory=dict)
     """Instrument abbreviation -> the stems of its players (summed into one source)."""
     video: Path | None = None
+    line_up: tuple[str, ...] = ()
+    """Each player's instrument, in file-name order: left to right in the video."""
 
     @property
     def instruments(self) -> list[str]:
@@ -63,7 +65,7 @@ def urmp_pieces(root: str | Path) -> tuple[list[Piece], list[str]]:
         if not mixes:
             skipped.append(f"{folder.name}: no AuMix file")
             continue
-        piece = Piece(folder.name, folder, mixes[0])
+        piece = Piece(folder.name, folder, mixes[0], line_up=tuple(players))
         stems = sorted((int(m.group(1)), f) for f in folder.iterdir() if (m := _STEM.match(f.name)))
         if [n for n, _ in stems] != list(range(1, len(players) + 1)):
             skipped.append(f"{folder.name}: expected AuSep_1..{len(players)}, found {[f.name for _, f in stems]}")
