@@ -244,8 +244,8 @@ class Separator:
         rate = self.model.config.sample_rate
         x = wave.to(self.device)
         x = x if sample_rate == rate else torchaudio.functional.resample(x, sample_rate, rate)
-        stems = separate_waveform(self.model, x, labels, window=round(self.segment * rate), batch_size=self.batch_size)
-        stems = stems[sources] if sample_rate == rate else torchaudio.functional.resample(stems[sources], rate, sample_rate)
+        stems = separate_waveform(self.model, x, labels, sources, window=round(self.segment * rate), batch_size=self.batch_size)
+        stems = stems if sample_rate == rate else torchaudio.functional.resample(stems, rate, sample_rate)
         stems = F.pad(stems, (0, max(0, wave.shape[-1] - stems.shape[-1])))[..., : wave.shape[-1]].cpu()
         if self.residual:
             stems = torch.cat([stems, (wave - stems.sum(0)).unsqueeze(0)])

@@ -149,10 +149,10 @@ def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def separate_waveform(model: WaveUNet, wave: torch.Tensor, labels: torch.Tensor | None, *, window: int,
-                      batch_size: int = 2) -> torch.Tensor:  # fmt: skip
-    """(channels, n) audio at the model's rate -> (13, channels, n) sources, each channel
-    separated on its own. Windows grow the training window in steps of 2**levels (the
+def separate_waveform(model: WaveUNet, wave: torch.Tensor, labels: torch.Tensor | None, sources: list[int], *,
+                      window: int, batch_size: int = 2) -> torch.Tensor:  # fmt: skip
+    """(channels, n) audio at the model's rate -> (len(sources), channels, n): the
+    sources asked for (instrument indices), each channel separated on its own. Windows grow the training window in steps of 2**levels (the
     lengths the layers allow) to give at least `window` samples, and start at multiples
     of 2**levels, where decimation keeps the same samples: any window size gives the same
     result. The file's edges are padded by reflection for context."""
@@ -165,12 +165,12 @@ def separate_waveform(model: WaveUNet, wave: torch.Tensor, labels: torch.Tensor 
     count = -(-n // stride)
     padded = reflect_pad(wave, context, context + (count - 1) * stride + outputs - n)
     starts = [(c, k * stride) for c in range(channels) for k in range(count)]
-    result = torch.zeros(model.config.n_sources, channels, count * stride, device=wave.device)
+    result = torch.zeros(len(sources), channels, count * stride, device=wave.device)
     labels = None if labels is None else labels.to(wave.device)
     for first in range(0, len(starts), batch_size):
         batch = starts[first : first + batch_size]
         x = torch.stack([padded[c, s : s + inputs] for c, s in batch])
         y = model.forward_window(x, None if labels is None else labels.expand(len(batch), -1))
-        for (c, s), sources in zip(batch, y):
-            result[:, c, s : s + stride] = sources[..., :stride]
+        for (c, s), estimates in zip(batch, y):
+            result[:, c, s : s + stride] = estimates[sources, :stride]
     return result[..., :n]
