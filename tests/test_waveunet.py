@@ -152,3 +152,18 @@ def test_a_saved_wave_unet_loads_to_the_same_outputs(tmp_path):
         torch.testing.assert_close(loaded(mix, labels), model(mix, labels))
     (tmp_path / "wave" / "model.safetensors").write_bytes(b"broken")
     assert_one_line_error(vimss("separate", "x.wav", "-i", "vn", "-m", str(tmp_path / "wave")))
+
+
+@pytest.mark.parametrize("rate", [11025, 44100, 48000])
+def test_stems_handed_out_in_blocks_equal_the_whole_file_resampled_at_once(rate, monkeypatch):
+    import vimss_cli.separator as separator
+
+    model = wave_model(conditioning="label-multiply", levels=3)
+    mix = harmonic_mix(rate, 1.3, channels=2)
+    whole = Separator(model, residual=True).separate(mix, rate, "vn,fl")
+    monkeypatch.setattr(separator, "BLOCK_SECONDS", 0.05)  # about 26 blocks instead of one
+    blocks = list(Separator(model, residual=True).stream([mix], rate, "vn,fl"))
+    assert len(blocks) > 20 and sum(b.shape[-1] for b in blocks) == mix.shape[-1]
+    joined = torch.cat(blocks, dim=-1)
+    for k, name in enumerate(("vn", "fl", "residual")):
+        torch.testing.assert_close(joined[k], whole[name], rtol=0, atol=1e-5)

@@ -34,6 +34,11 @@ RESIDUAL = "residual"
 VisualSource = Callable[[list[float]], torch.Tensor]
 """Segment start times (seconds) -> the players' backbone features (segments, players,
 frames, 2048), e.g. `visual.VideoFeatures`; what visually conditioned models read."""
+BLOCK_SECONDS = 30.0
+"""Time-domain models: seconds of stems resampled back and handed out at once."""
+RESAMPLE_MARGIN = 64
+"""Model-rate samples beyond each block that its resampling reads (sinc kernels reach
+fewer), so blocks join exactly as if the stems were resampled whole."""
 DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
 """Seconds per segment: the training segment length (65535 samples at 11025 Hz)."""
 
@@ -153,7 +158,7 @@ class Separator:
         if self.model.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on what the players look like: give it a video")
         if isinstance(self.model, WaveUNet):
-            yield self._separate_waveform(blocks, sample_rate, sources, labels, on_progress)
+            yield from self._separate_waveform(blocks, sample_rate, sources, labels, on_progress)
             return
         seg = max(1, round(self.segment * sample_rate))
         fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
@@ -235,23 +240,41 @@ class Separator:
         return istft(est, length, grid.n_fft, grid.hop)
 
     def _separate_waveform(self, blocks: Iterable[torch.Tensor | np.ndarray], sample_rate: int, sources: list[int],
-                           labels: torch.Tensor | None, on_progress: Callable[[int], None] | None) -> torch.Tensor:  # fmt: skip
-        """Time-domain models: the whole input at once, at the model's rate, each channel
-        on its own (no masks, so no Wiener filter); stems back at the input's rate."""
+                           labels: torch.Tensor | None, on_progress: Callable[[int], None] | None,
+                           ) -> Iterator[torch.Tensor]:  # fmt: skip
+        """Time-domain models: the whole input at the model's rate, each channel on its
+        own (no masks, so no Wiener filter). The stems go back to the input's rate block by
+        block, each resampled with a margin, so the output is never held whole."""
         wave = torch.cat([torch.as_tensor(b, dtype=torch.float32) for b in blocks], dim=-1)
         if wave.shape[-1] == 0:
             raise VimssError("the input holds no audio samples")
-        rate = self.model.config.sample_rate
+        rate, total = self.model.config.sample_rate, wave.shape[-1]
         x = wave.to(self.device)
         x = x if sample_rate == rate else torchaudio.functional.resample(x, sample_rate, rate)
         stems = separate_waveform(self.model, x, labels, sources, window=round(self.segment * rate), batch_size=self.batch_size)
-        stems = stems if sample_rate == rate else torchaudio.functional.resample(stems, rate, sample_rate)
-        stems = F.pad(stems, (0, max(0, wave.shape[-1] - stems.shape[-1])))[..., : wave.shape[-1]].cpu()
-        if self.residual:
-            stems = torch.cat([stems, (wave - stems.sum(0)).unsqueeze(0)])
-        if on_progress is not None:
-            on_progress(wave.shape[-1])
-        return stems
+        del x
+        # `down` model samples are exactly `up` input samples; blocks start on that grid.
+        gcd = math.gcd(rate, sample_rate)
+        up, down = sample_rate // gcd, rate // gcd
+        per_block = down * max(1, round(BLOCK_SECONDS * rate / down))
+        margin = down * (2 + -(-RESAMPLE_MARGIN // down))
+        for first in range(0, stems.shape[-1], per_block):
+            begin = first // down * up
+            if begin >= total:
+                break
+            if sample_rate == rate:
+                out = stems[..., first : first + per_block]
+            else:
+                low = max(0, first - margin)
+                y = torchaudio.functional.resample(stems[..., low : first + per_block + margin], rate, sample_rate)
+                out = y[..., (first - low) // down * up :][..., : per_block // down * up]
+            out = out[..., : total - begin].cpu()
+            out = F.pad(out, (0, min(per_block // down * up, total - begin) - out.shape[-1]))
+            if self.residual:
+                out = torch.cat([out, (wave[:, begin : begin + out.shape[-1]] - out.sum(0)).unsqueeze(0)])
+            if on_progress is not None:
+                on_progress(begin + out.shape[-1])
+            yield out
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
         """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and
