@@ -8,7 +8,7 @@ set -euo pipefail
 DATA=${DATA:-data}
 RUNS=${RUNS:-runs}
 VIMSS=.venv/bin/vimss
-TIMGM=.venv/lib/python3.11/site-packages/pretty_midi/TimGM6mb.sf2
+TIMGM=$(.venv/bin/python -c "import pretty_midi, os; print(os.path.dirname(pretty_midi.__file__))")/TimGM6mb.sf2
 
 # Quick-to-read MIDI scores: the Sco_*.mid of the aligned training pieces (scripts/train_default.sh
 # renders them) and of the validation pieces.

@@ -440,8 +440,8 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON inst
             out_console.print("No models: none is bundled with this version and none is in the Hugging Face cache.")
             return
         table = Table("name", "source", "architecture", "conditioning", "path")
+        default = {DEFAULT_MODEL: " (default)", DEFAULT_VIDEO_MODEL: " (default for videos)"}
         for e in entries:
-            default = {DEFAULT_MODEL: " (default)", DEFAULT_VIDEO_MODEL: " (default for videos)"}
             name = e.name + (default.get(e.name, "") if e.source == "bundled" else "")
             table.add_row(name, e.source, e.architecture, e.conditioning, e.path)
         out_console.print(table)

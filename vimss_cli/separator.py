@@ -262,14 +262,13 @@ class Separator:
             begin = first // down * up
             if begin >= total:
                 break
-            if sample_rate == rate:
-                out = stems[..., first : first + per_block]
-            else:
-                low = max(0, first - margin)
-                y = torchaudio.functional.resample(stems[..., low : first + per_block + margin], rate, sample_rate)
-                out = y[..., (first - low) // down * up :][..., : per_block // down * up]
-            out = out[..., : total - begin].cpu()
-            out = F.pad(out, (0, min(per_block // down * up, total - begin) - out.shape[-1]))
+            low = max(0, first - margin)
+            part = stems[..., low : first + per_block + margin]
+            if sample_rate != rate:
+                part = torchaudio.functional.resample(part, rate, sample_rate)
+            length = min(per_block // down * up, total - begin)
+            out = part[..., (first - low) // down * up :][..., :length].cpu()
+            out = F.pad(out, (0, length - out.shape[-1]))
             if self.residual:
                 out = torch.cat([out, (wave[:, begin : begin + out.shape[-1]] - out.sum(0)).unsqueeze(0)])
             if on_progress is not None:

@@ -40,7 +40,7 @@ class Piece:
     @property
     def players(self) -> int:
         """Players (more than sources when players of one instrument are summed)."""
-        return sum(len(stems) for stems in self.sources.values())
+        return len(self.line_up)
 
 
 def urmp_pieces(root: str | Path) -> tuple[list[Piece], list[str]]:

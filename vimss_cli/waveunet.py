@@ -97,12 +97,12 @@ class WaveUNet(nn.Module):
     def output_samples(self) -> int:
         return output_samples(self.config)
 
-    def context(self, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor | None:
+    def context(self, labels: torch.Tensor | None = None) -> torch.Tensor | None:
         if self.config.uses_labels and labels is None:
             raise VimssError("this model is conditioned on labels; pass them")
         return labels if self.config.uses_labels else None
 
-    def forward(self, mix: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, mix: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, input_samples) -> (B, 13, output_samples): the training window."""
         if mix.shape[-1] != self.config.input_samples:
             raise ValueError(f"a Wave-U-Net window is {self.config.input_samples} samples, got {mix.shape[-1]}")
@@ -152,10 +152,11 @@ def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
 def separate_waveform(model: WaveUNet, wave: torch.Tensor, labels: torch.Tensor | None, sources: list[int], *,
                       window: int, batch_size: int = 2) -> torch.Tensor:  # fmt: skip
     """(channels, n) audio at the model's rate -> (len(sources), channels, n): the
-    sources asked for (instrument indices), each channel separated on its own. Windows grow the training window in steps of 2**levels (the
-    lengths the layers allow) to give at least `window` samples, and start at multiples
-    of 2**levels, where decimation keeps the same samples: any window size gives the same
-    result. The file's edges are padded by reflection for context."""
+    sources asked for (instrument indices), each channel separated on its own. Windows
+    grow the training window in steps of 2**levels (the lengths the layers allow) to give
+    at least `window` samples, and start at multiples of 2**levels, where decimation
+    keeps the same samples: any window size gives the same result. The file's edges are
+    padded by reflection for context."""
     period = 2**model.config.levels
     grow = max(0, -(-(max(window, period) - model.output_samples) // period))
     inputs, outputs = model.config.input_samples + grow * period, model.output_samples + grow * period
