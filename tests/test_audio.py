@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
+import torchaudio
 from conftest import harmonic_mix
 from media import write_media
 
-from vimss_cli.audio import AtomicAudioWriter, load_audio, open_audio, write_audio
+from vimss_cli.audio import AtomicAudioWriter, load_audio, open_audio, resample_stream, write_audio
 from vimss_cli.errors import VimssError
 
 
@@ -79,3 +81,20 @@ def test_atomic_writer_leaves_nothing_when_discarded(tmp_path):
 def test_flac_cannot_hold_float(tmp_path):
     with pytest.raises(VimssError, match="flac cannot hold 32-bit float"):
         AtomicAudioWriter(tmp_path / "x.flac", 8000, 1, "flac", "32f")
+
+
+def split_at_random(x: torch.Tensor, seed: int) -> list[torch.Tensor]:
+    """`x` cut along its last axis into blocks of 1 to 5000 samples."""
+    generator, blocks, start = np.random.default_rng(seed), [], 0
+    while start < x.shape[-1]:
+        n = int(generator.choice([1, 7, 300, 5000]))
+        blocks.append(x[..., start : start + n])
+        start += n
+    return blocks
+
+
+@pytest.mark.parametrize("rates", [(44100, 11025), (48000, 11025), (96000, 11025), (11025, 44100), (11025, 48000), (8000, 11025)])
+def test_resampling_a_stream_equals_resampling_the_whole(rates):
+    x = torch.randn(2, 30001)
+    joined = torch.cat(list(resample_stream(split_at_random(x, seed=rates[0]), *rates)), dim=-1)
+    torch.testing.assert_close(joined, torchaudio.functional.resample(x, *rates), rtol=0, atol=1e-6)

@@ -1,12 +1,14 @@
 """The Wave-U-Net: length arithmetic, every conditioning, whole-file inference, the CLI."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 from conftest import harmonic_mix
+from test_audio import split_at_random
 from test_cli import assert_one_line_error, vimss
 
 from vimss_cli.checkpoints import load_model, save_pretrained
@@ -14,7 +16,7 @@ from vimss_cli.config import WAVE_CONDITIONINGS, ModelConfig
 from vimss_cli.errors import VimssError
 from vimss_cli.family import build_model
 from vimss_cli.separator import Separator
-from vimss_cli.waveunet import output_samples, reflect_pad, valid_input_samples
+from vimss_cli.waveunet import output_samples, reflect_pad, stream_waveform, valid_input_samples
 
 TINY_WAVE = dict(architecture="wave-unet", levels=4, filters=4, down_kernel=5, up_kernel=3, input_samples=717)
 
@@ -154,16 +156,39 @@ def test_a_saved_wave_unet_loads_to_the_same_outputs(tmp_path):
     assert_one_line_error(vimss("separate", "x.wav", "-i", "vn", "-m", str(tmp_path / "wave")))
 
 
-@pytest.mark.parametrize("rate", [11025, 44100, 48000])
-def test_stems_handed_out_in_blocks_equal_the_whole_file_resampled_at_once(rate, monkeypatch):
-    import vimss_cli.separator as separator
+@pytest.mark.parametrize("samples", [5, 900, 20000])  # shorter than a window's context, about one window, many
+def test_any_split_of_the_input_into_blocks_gives_the_same_stems(samples):
+    model = wave_model(conditioning="label-multiply", levels=3)
+    mix, labels = torch.randn(2, samples), torch.eye(13)[:1] + torch.eye(13)[2:3]
+    whole = torch.cat(list(stream_waveform(model, [mix], labels, [0, 2], window=200)), dim=-1)
+    assert whole.shape == (2, 2, samples)
+    for seed in range(3):
+        parts = list(stream_waveform(model, split_at_random(mix, seed), labels, [0, 2], window=200))
+        torch.testing.assert_close(torch.cat(parts, dim=-1), whole, rtol=0, atol=1e-6)
+    with pytest.raises(VimssError, match="no audio"):
+        list(stream_waveform(model, [mix[:, :0]], labels, [0], window=200))
 
+
+@pytest.mark.parametrize("rate", [11025, 44100, 48000])
+def test_a_file_streamed_in_short_blocks_gives_the_stems_of_the_whole_file(rate):
     model = wave_model(conditioning="label-multiply", levels=3)
     mix = harmonic_mix(rate, 1.3, channels=2)
     whole = Separator(model, residual=True).separate(mix, rate, "vn,fl")
-    monkeypatch.setattr(separator, "BLOCK_SECONDS", 0.05)  # about 26 blocks instead of one
-    blocks = list(Separator(model, residual=True).stream([mix], rate, "vn,fl"))
-    assert len(blocks) > 20 and sum(b.shape[-1] for b in blocks) == mix.shape[-1]
+    streamed = Separator(model, residual=True, segment=0.05, overlap=0)  # windows of 0.05 s, not one for the file
+    blocks = list(streamed.stream(split_at_random(torch.from_numpy(mix), seed=1), rate, "vn,fl"))
+    assert len(blocks) > 3 and sum(b.shape[-1] for b in blocks) == mix.shape[-1]
     joined = torch.cat(blocks, dim=-1)
     for k, name in enumerate(("vn", "fl", "residual")):
         torch.testing.assert_close(joined[k], whole[name], rtol=0, atol=1e-5)
+
+
+def test_the_bundled_wave_unet_separates_the_duet(tmp_path):
+    duet = Path(__file__).resolve().parent.parent / "examples" / "duet.flac"
+    result = vimss("separate", str(duet), "-i", "vn,vc", "-m", "vimss-wave", "-o", str(tmp_path), "--residual")
+    assert result.exit_code == 0, result.output
+    mix, rate = sf.read(duet, always_2d=True)
+    stems = {name: sf.read(tmp_path / "vimss-wave" / "duet" / f"{name}.wav", always_2d=True) for name in ("vn", "vc", "residual")}
+    assert all(r == rate and s.shape == mix.shape for s, r in stems.values())
+    vn, vc = stems["vn"][0], stems["vc"][0]
+    assert np.abs(vn - vc).max() > 0.01 and min(np.abs(vn).max(), np.abs(vc).max()) > 0.01
+    np.testing.assert_allclose(vn + vc + stems["residual"][0], mix, atol=3e-4)  # 16-bit files

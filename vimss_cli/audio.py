@@ -9,8 +9,9 @@ plain audio formats, PyAV (ffmpeg) the audio track of video containers.
 from __future__ import annotations
 
 import os
+import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,6 +194,38 @@ def to_model_input(wave: torch.Tensor, sample_rate: int, model_rate: int) -> tor
     if sample_rate == model_rate:
         return mono
     return torchaudio.functional.resample(mono, sample_rate, model_rate)
+
+
+def resample_stream(blocks: Iterable[torch.Tensor], from_rate: int, to_rate: int) -> Iterator[torch.Tensor]:
+    """Resample (..., n) blocks as they arrive; joined, the output equals resampling the
+    whole signal at once (torchaudio's sinc kernel). Each piece starts on the grid where
+    `down` input samples are exactly `up` output samples and is resampled with a margin
+    wider than the kernel, so only the whole signal's own edges see zero padding."""
+    if from_rate == to_rate:
+        yield from blocks
+        return
+    gcd = math.gcd(from_rate, to_rate)
+    up, down = to_rate // gcd, from_rate // gcd
+    kernel = math.ceil(6 * down / (0.99 * min(up, down)))  # torchaudio's default half-width, input samples
+    margin = down * (2 + -(-kernel // down))
+    held: torch.Tensor | None = None  # input from `held_from` on
+    held_from = total = done = 0  # `done`: input samples whose output went out, a multiple of `down`
+    for block in blocks:
+        held = block if held is None else torch.cat([held, block], dim=-1)
+        total += block.shape[-1]
+        end = (total - margin) // down * down
+        if end <= done:
+            continue
+        low = max(0, done - margin)
+        part = torchaudio.functional.resample(held[..., low - held_from : end + margin - held_from], from_rate, to_rate)
+        yield part[..., (done - low) // down * up : (end - low) // down * up]
+        keep_from = max(0, end - margin)
+        held, held_from, done = held[..., keep_from - held_from :], keep_from, end
+    if held is None:
+        return
+    low = max(0, done - margin)
+    part = torchaudio.functional.resample(held[..., low - held_from :], from_rate, to_rate)
+    yield part[..., (done - low) // down * up :]
 
 
 def check_output_format(fmt: str, bit_depth: str) -> str:

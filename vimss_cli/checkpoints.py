@@ -96,10 +96,13 @@ def save_pretrained(model: SeparationModel, folder: Path, *, card: str = "", hal
 
 def model_card(name: str, config: ModelConfig, details: str = "") -> str:
     """A minimal Hub model card; training scripts pass `details` (data, metrics)."""
+    if config.architecture == "wave-unet":
+        front = f"{config.levels} levels, {config.input_samples} samples in at {config.sample_rate} Hz"
+    else:
+        front = f"{config.mask} masks, {config.input_scaling} input, {config.frequency_scale} frequency axis"
     return (
         f"---\nlibrary_name: {LIBRARY}\ntags:\n- audio-source-separation\n---\n\n# {name}\n\n"
-        f"A {config.architecture} ({config.conditioning} conditioning on {config.context}, "
-        f"{config.mask} masks, {config.input_scaling} input, {config.frequency_scale} frequency axis) "
+        f"A {config.architecture} ({config.conditioning} conditioning on {config.context}, {front}) "
         f"separating {len(config.instruments)} instrument classes: {', '.join(config.instruments)}.\n\n"
         f"{details}\n"
     )

@@ -19,26 +19,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchaudio
 
-from .audio import AtomicAudioWriter, check_output_format, open_audio, to_model_input
+from .audio import AtomicAudioWriter, check_output_format, open_audio, resample_stream, to_model_input
 from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
 from .errors import VimssError
 from .instruments import Instrument, index, label_vector, parse_instruments
 from .spectral import istft, stft
 from .family import SeparationModel
-from .waveunet import WaveUNet, separate_waveform
+from .waveunet import WaveUNet, stream_waveform
 from .wiener import residual_model, wiener
 
 RESIDUAL = "residual"
 VisualSource = Callable[[list[float]], torch.Tensor]
 """Segment start times (seconds) -> the players' backbone features (segments, players,
 frames, 2048), e.g. `visual.VideoFeatures`; what visually conditioned models read."""
-BLOCK_SECONDS = 30.0
-"""Time-domain models: seconds of stems resampled back and handed out at once."""
-RESAMPLE_MARGIN = 64
-"""Model-rate samples beyond each block that its resampling reads (sinc kernels reach
-fewer), so blocks join exactly as if the stems were resampled whole."""
 DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
 """Seconds per segment: the training segment length (65535 samples at 11025 Hz)."""
 
@@ -242,37 +236,35 @@ class Separator:
     def _separate_waveform(self, blocks: Iterable[torch.Tensor | np.ndarray], sample_rate: int, sources: list[int],
                            labels: torch.Tensor | None, on_progress: Callable[[int], None] | None,
                            ) -> Iterator[torch.Tensor]:  # fmt: skip
-        """Time-domain models: the whole input at the model's rate, each channel on its
-        own (no masks, so no Wiener filter). The stems go back to the input's rate block by
-        block, each resampled with a margin, so the output is never held whole."""
-        wave = torch.cat([torch.as_tensor(b, dtype=torch.float32) for b in blocks], dim=-1)
-        if wave.shape[-1] == 0:
-            raise VimssError("the input holds no audio samples")
-        rate, total = self.model.config.sample_rate, wave.shape[-1]
-        x = wave.to(self.device)
-        x = x if sample_rate == rate else torchaudio.functional.resample(x, sample_rate, rate)
-        stems = separate_waveform(self.model, x, labels, sources, window=round(self.segment * rate), batch_size=self.batch_size)
-        del x
-        # `down` model samples are exactly `up` input samples; blocks start on that grid.
-        gcd = math.gcd(rate, sample_rate)
-        up, down = sample_rate // gcd, rate // gcd
-        per_block = down * max(1, round(BLOCK_SECONDS * rate / down))
-        margin = down * (2 + -(-RESAMPLE_MARGIN // down))
-        for first in range(0, stems.shape[-1], per_block):
-            begin = first // down * up
-            if begin >= total:
-                break
-            low = max(0, first - margin)
-            part = stems[..., low : first + per_block + margin]
-            if sample_rate != rate:
-                part = torchaudio.functional.resample(part, rate, sample_rate)
-            length = min(per_block // down * up, total - begin)
-            out = part[..., (first - low) // down * up :][..., :length].cpu()
-            out = F.pad(out, (0, length - out.shape[-1]))
+        """Time-domain models: each channel on its own at the model's rate (no masks, so
+        no Wiener filter), streamed through resampling, windows and resampling back, so
+        neither the input nor the stems are ever held whole."""
+        rate = self.model.config.sample_rate
+        mixture: list[torch.Tensor] = []  # input not yet matched by stems, for the residual
+        total = 0
+
+        def arriving() -> Iterator[torch.Tensor]:
+            nonlocal total
+            for block in blocks:
+                block = torch.as_tensor(block, dtype=torch.float32)
+                total += block.shape[-1]
+                if self.residual:
+                    mixture.append(block)
+                yield block.to(self.device)
+
+        at_rate = resample_stream(arriving(), sample_rate, rate)
+        window = round(self.segment * rate)
+        stems = stream_waveform(self.model, at_rate, labels, sources, window=window, batch_size=self.batch_size)
+        done = 0
+        for out in resample_stream(stems, rate, sample_rate):
+            out = out[..., : total - done].cpu()  # resampling back may give a sample or two more
             if self.residual:
-                out = torch.cat([out, (wave[:, begin : begin + out.shape[-1]] - out.sum(0)).unsqueeze(0)])
+                mix = torch.cat(mixture, dim=-1)
+                mixture[:] = [mix[:, out.shape[-1] :]]
+                out = torch.cat([out, (mix[:, : out.shape[-1]] - out.sum(0)).unsqueeze(0)])
+            done += out.shape[-1]
             if on_progress is not None:
-                on_progress(begin + out.shape[-1])
+                on_progress(done)
             yield out
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:

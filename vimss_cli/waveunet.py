@@ -14,6 +14,7 @@ reflection (see `Separator`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -149,29 +150,56 @@ def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def separate_waveform(model: WaveUNet, wave: torch.Tensor, labels: torch.Tensor | None, sources: list[int], *,
-                      window: int, batch_size: int = 2) -> torch.Tensor:  # fmt: skip
-    """(channels, n) audio at the model's rate -> (len(sources), channels, n): the
-    sources asked for (instrument indices), each channel separated on its own. Windows
-    grow the training window in steps of 2**levels (the lengths the layers allow) to give
-    at least `window` samples, and start at multiples of 2**levels, where decimation
-    keeps the same samples: any window size gives the same result. The file's edges are
-    padded by reflection for context."""
+def stream_waveform(model: WaveUNet, blocks: Iterable[torch.Tensor], labels: torch.Tensor | None, sources: list[int], *,
+                    window: int, batch_size: int = 2) -> Iterator[torch.Tensor]:  # fmt: skip
+    """(channels, n) blocks of audio at the model's rate -> (len(sources), channels, m)
+    blocks of the sources asked for (instrument indices), each channel separated on its
+    own; joined, as many samples as came in. Windows grow the training window in steps
+    of 2**levels (the lengths the layers allow) to give at least `window` samples, and
+    start at multiples of 2**levels, where decimation keeps the same samples: any window
+    size gives the same result. The file's edges are padded by reflection for context;
+    a window runs once its input has arrived, and enough is held back to reflect the
+    end, so any split of the input into blocks gives the same stems."""
     period = 2**model.config.levels
     grow = max(0, -(-(max(window, period) - model.output_samples) // period))
     inputs, outputs = model.config.input_samples + grow * period, model.output_samples + grow * period
     stride = outputs // period * period  # the window's last outputs % period samples are dropped
     context = (inputs - outputs) // 2
-    channels, n = wave.shape
-    count = -(-n // stride)
-    padded = reflect_pad(wave, context, context + (count - 1) * stride + outputs - n)
-    starts = [(c, k * stride) for c in range(channels) for k in range(count)]
-    result = torch.zeros(len(sources), channels, count * stride, device=wave.device)
-    labels = None if labels is None else labels.to(wave.device)
-    for first in range(0, len(starts), batch_size):
-        batch = starts[first : first + batch_size]
-        x = torch.stack([padded[c, s : s + inputs] for c, s in batch])
-        y = model.forward_window(x, None if labels is None else labels.expand(len(batch), -1))
-        for (c, s), estimates in zip(batch, y):
-            result[:, c, s : s + stride] = estimates[sources, :stride]
-    return result[..., :n]
+    held_back = context + outputs + 1  # more than the end's reflection reads
+    labels = None if labels is None else labels.to(next(model.parameters()).device)
+
+    def run(padded: torch.Tensor, count: int) -> torch.Tensor:
+        """The stems of `count` windows from the start of the padded signal."""
+        channels = padded.shape[0]
+        starts = [(c, k * stride) for k in range(count) for c in range(channels)]
+        result = torch.empty(len(sources), channels, count * stride, device=padded.device)
+        for first in range(0, len(starts), batch_size):
+            batch = starts[first : first + batch_size]
+            x = torch.stack([padded[c, s : s + inputs] for c, s in batch])
+            y = model.forward_window(x, None if labels is None else labels.expand(len(batch), -1))
+            for (c, s), estimates in zip(batch, y):
+                result[:, c, s : s + stride] = estimates[sources, :stride]
+        return result
+
+    received: list[torch.Tensor] = []  # the input, until the first window can run
+    padded: torch.Tensor | None = None  # the left-padded input from the next window's start on
+    total = done = 0  # input samples received; stems handed out
+    for block in blocks:
+        total += block.shape[-1]
+        if padded is None:
+            received.append(block)
+            if inputs + held_back > context + total:
+                continue
+            padded = reflect_pad(torch.cat(received, dim=-1), context, 0)
+            received.clear()
+        else:
+            padded = torch.cat([padded, block], dim=-1)
+        ready = (padded.shape[-1] - inputs - held_back) // stride + 1
+        if ready > 0:
+            yield run(padded, ready)
+            padded, done = padded[..., ready * stride :], done + ready * stride
+    if total == 0:
+        raise VimssError("the input holds no audio samples")
+    right = context + (-(-total // stride) - 1) * stride + outputs - total
+    padded = reflect_pad(torch.cat(received, dim=-1), context, right) if padded is None else reflect_pad(padded, 0, right)
+    yield run(padded, -(-(total - done) // stride))[..., : total - done]
