@@ -9,7 +9,8 @@ DATA=${DATA:-data}
 RUNS=${RUNS:-runs}
 $VIMSS train --data "$DATA/solos-train" --data "$DATA/urmp-train" --val-data "$DATA/urmp-val" \
     --config scripts/configs/wave-unet-small.json --out "$RUNS/wave-unet-small" --workers 1
+.venv/bin/python scripts/bundle_model.py "$RUNS/wave-unet-small/best" models/vimss-wave --details scripts/vimss-wave-details.md
 # Side by side on the held-out set, and speed and memory on the same inputs.
-.venv/bin/python benchmarks/quality.py --pieces 40 --model vimss-labels --model "$RUNS/wave-unet-small/best" \
+.venv/bin/python benchmarks/quality.py --pieces 40 --model vimss-labels --model vimss-wave \
     --out benchmarks/_work/quality-wave
-.venv/bin/python benchmarks/speed_memory.py --minutes 3 10 --wiener 1 --model vimss-labels "$RUNS/wave-unet-small/best"
+.venv/bin/python benchmarks/speed_memory.py --minutes 3 10 --wiener 1 --model vimss-labels vimss-wave
