@@ -217,20 +217,25 @@ class Separator:
         grid = StftGrid.for_rate(sample_rate)
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
         bin_pos, frame_pos = grid.model_positions(spec.shape[-2], spec.shape[-1])
-        masks = _lerp(_lerp(masks, frame_pos, -1), bin_pos, -2)  # (B, S, bins, frames); time first: 4x fewer rows
+        # Bins above the model's Nyquist (5.5 kHz) all get its top bin's mask: only the
+        # bins below are interpolated, and the top bin's mask is broadcast over the rest.
+        band = int((bin_pos <= N_FFT // 2).sum())
+        masks = _lerp(masks, frame_pos, -1)  # (B, S, 512, frames); time first: 4x fewer rows
+        low, top = _lerp(masks, bin_pos[:band], -2), masks[..., -1:, :]
+        est = torch.empty(len(chunks), len(sources), *spec.shape[1:], dtype=spec.dtype, device=spec.device)
         if self.wiener_iterations == 0:
-            est = masks[:, :, None] * spec[:, None]
+            torch.mul(low[:, :, None], spec[:, None, :, :band], out=est[..., :band, :])
         else:
-            # EM Wiener only where the network sees the signal (up to 5.5 kHz). Above it
-            # the masks are the top bin's, so refining costs 3x the time for nothing:
-            # there they are only normalised to share the mixture (norbert's soft mask).
-            band = int((bin_pos <= N_FFT // 2).sum())
-            low = torch.stack([self._wiener(m, x) for m, x in zip(masks[..., :band, :], spec[..., :band, :])])
-            high = masks[..., band:, :]
-            total = high.sum(dim=1, keepdim=True)
+            # EM Wiener only where the network sees the signal: above it, the masks are the
+            # same in every bin, so refining costs 3x the time for nothing; there they are
+            # only normalised to share the mixture (norbert's soft mask).
+            for b in range(len(chunks)):
+                est[b, ..., :band, :] = self._wiener(low[b], spec[b, ..., :band, :])
+            total = top.sum(dim=1, keepdim=True)
             if self.residual:
                 total = total + (1 - total).clamp_min(0)
-            est = torch.cat([low, (high / (total + 1e-8))[:, :, None] * spec[:, None, :, band:]], dim=-2)
+            top = top / (total + 1e-8)
+        torch.mul(top[:, :, None], spec[:, None, :, band:], out=est[..., band:, :])
         return istft(est, length, grid.n_fft, grid.hop)
 
     def _separate_waveform(self, blocks: Iterable[torch.Tensor | np.ndarray], sample_rate: int, sources: list[int],

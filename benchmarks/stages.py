@@ -1,0 +1,101 @@
+"""Where `vimss separate`'s time goes: `separate_file` on one input in this process, with
+timers around each stage's functions, printed as JSON (seconds per stage).
+
+    .venv/bin/python benchmarks/stages.py INPUT MODEL INSTRUMENTS [--wiener 1] [--device cpu]
+
+Stages: decode (reading and decoding the input's blocks), resample (to the model's rate,
+and back for time-domain models), STFT (the model's STFT and the input-rate STFT), network (the model's
+forward pass), interpolate (masks onto the input-rate STFT grid), Wiener (the EM filter),
+ISTFT, write (encoding and writing the stems), and other (the rest: mask application,
+downmix, overlap-add, cross-fades). The timers add a synchronisation on a GPU, so the
+stages add up to a little more than an untimed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchaudio
+
+import vimss_cli.audio as audio
+import vimss_cli.separator as separator
+from vimss_cli.checkpoints import load_model, to_device
+
+SECONDS: dict[str, float] = defaultdict(float)
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def timed(stage: str, fn: Callable) -> Callable:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _sync()
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _sync()
+            SECONDS[stage] += time.perf_counter() - started
+
+    return wrapper
+
+
+def timed_iterator(stage: str, make: Callable[..., Iterator]) -> Callable[..., Iterator]:
+    """A generator function whose every step counts towards `stage`."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Iterator:
+        it = make(*args, **kwargs)
+        step = timed(stage, lambda: next(it, None))
+        while (item := step()) is not None:
+            yield item
+
+    return wrapper
+
+
+def instrument(model: torch.nn.Module) -> None:
+    torchaudio.functional.resample = timed("resample", torchaudio.functional.resample)
+    separator.stft = timed("STFT", separator.stft)
+    separator.istft = timed("ISTFT", separator.istft)
+    separator._lerp = timed("interpolate", separator._lerp)
+    separator.Separator._wiener = timed("Wiener", separator.Separator._wiener)
+    for reader in (audio.SoundFileReader, audio.ContainerReader):
+        reader.blocks = timed_iterator("decode", reader.blocks)
+    audio.AtomicAudioWriter.write = timed("write", audio.AtomicAudioWriter.write)
+    for forward in ("masks", "forward_window"):  # the U-Net's masks, the Wave-U-Net's windows
+        if hasattr(model, forward):
+            setattr(model, forward, timed("network", getattr(model, forward)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", type=Path)
+    parser.add_argument("model")
+    parser.add_argument("instruments")
+    parser.add_argument("--wiener", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    loaded = load_model(args.model)
+    dev = to_device(loaded, args.device)
+    instrument(loaded.model)
+    sep = separator.Separator(loaded.model, dev, wiener_iterations=args.wiener)
+    out = Path(__file__).resolve().parent / "_work" / "out-stages"
+    _sync()
+    started = time.perf_counter()
+    separator.separate_file(sep, args.input, out, args.instruments)
+    _sync()
+    total = time.perf_counter() - started
+    SECONDS["other"] = total - sum(SECONDS.values())
+    print(json.dumps({"total": round(total, 3), "stages": {k: round(v, 3) for k, v in SECONDS.items()}}))
+
+
+if __name__ == "__main__":
+    main()
