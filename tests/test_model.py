@@ -147,3 +147,20 @@ def test_broken_checkpoint_folders_are_one_line_errors(tmp_path, how, message):
     with pytest.raises(VimssError, match=message) as info:
         load_folder(folder)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("overrides", [{"conditioning": c, "architecture": a} for c in CONDITIONINGS if c != "final-multiply"
+                                       for a in ("unet", "multihead-unet")]  # fmt: skip
+                         + [{"conditioning": c, "context": "labels+visual"} for c in ("film-final", "final-multiply")])
+def test_masks_of_chosen_instruments_are_those_of_all_instruments(overrides):
+    """Separation asks the network for only the instruments it separates."""
+    from test_visual import features
+
+    model = tiny_model(**overrides)
+    torch.nn.init.normal_(model.decoders[0].out[1].bias)  # no two instruments alike
+    visual = features() if "visual" in overrides.get("context", "") else None
+    mag = torch.rand(2, 512, 16)
+    with torch.inference_mode():
+        every = model.masks(mag, LABELS, visual)
+        chosen = model.masks(mag, LABELS, visual, [2, 0, 5])
+    torch.testing.assert_close(chosen, every[:, [2, 0, 5]], rtol=0, atol=1e-6)

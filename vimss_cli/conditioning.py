@@ -25,8 +25,11 @@ class FiLM(nn.Module):
         self.channels, self.scale, self.shift = channels, scale, shift
         self.generator = nn.Linear(context_dim, (scale + shift) * channels)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor, channels: list[int] | None = None) -> torch.Tensor:
+        """`channels`: x holds only these of the layer's channels (indices, in that order)."""
         params = self.generator(context).reshape(len(context), -1, self.channels, *([1] * (x.dim() - 2)))
+        if channels is not None:
+            params = params[:, :, channels]
         if self.scale:
             x = (1 + params[:, 0]) * x
         return x + params[:, -1] if self.shift else x

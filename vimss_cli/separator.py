@@ -215,7 +215,7 @@ class Separator:
         mag = stft(mono).abs()
         labels = None if labels is None else labels.to(self.device).expand(len(chunks), -1)
         features = None if features is None else features.to(self.device)
-        masks = self.model.masks(mag, labels, features)[:, sources]
+        masks = self.model.masks(mag, labels, features, sources)  # only the asked instruments' masks
 
         grid = StftGrid.for_rate(sample_rate)
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)

@@ -10,6 +10,7 @@ Multi-Head variant shares the encoder and gives every instrument its own decoder
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import FiLM, multiply_masks
@@ -65,11 +66,15 @@ class Decoder(nn.Module):
             nn.Conv2d(in_ch, n_masks, 3, padding=1),
         )
 
-    def forward(self, skips: list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, skips: list[torch.Tensor], outputs: list[int] | None = None) -> torch.Tensor:
+        """Mask logits; only the `outputs` asked for (indices), the costliest layer's share."""
         x = skips[-1]
         for block, skip in zip(self.blocks, reversed(skips[:-1])):
             x = torch.cat([block(x), skip], dim=1)
-        return self.out(x)
+        upsample, conv = self.out
+        if outputs is None:
+            return conv(upsample(x))
+        return F.conv2d(upsample(x), conv.weight[outputs], conv.bias[outputs], padding=conv.padding)
 
 
 class ConditionedUNet(nn.Module):
@@ -118,8 +123,9 @@ class ConditionedUNet(nn.Module):
             parts.append(self.visual(visual))
         return torch.cat(parts, dim=-1) if parts else None
 
-    def logits(self, mag: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        """Mask logits on the model's frequency axis, before the activation."""
+    def logits(self, mag: torch.Tensor, context: torch.Tensor | None, sources: list[int] | None = None) -> torch.Tensor:
+        """Mask logits on the model's frequency axis, before the activation: every
+        instrument's, or only those of `sources` (instrument indices, in that order)."""
         if mag.shape[-1] % self.frame_multiple:
             raise ValueError(f"frames ({mag.shape[-1]}) must be a multiple of {self.frame_multiple}")
         x = self.frequency.to_model(scale_magnitude(mag, self.config.input_scaling)).unsqueeze(1)
@@ -129,19 +135,26 @@ class ConditionedUNet(nn.Module):
             skips.append(x)
         if self.bottleneck_film is not None:
             skips[-1] = self.bottleneck_film(skips[-1], context)
-        logits = torch.cat([decoder(skips) for decoder in self.decoders], dim=1)
+        if len(self.decoders) > 1:  # Multi-Head: one decoder per instrument
+            heads = self.decoders if sources is None else [self.decoders[s] for s in sources]
+            logits = torch.cat([decoder(skips) for decoder in heads], dim=1)
+        else:
+            logits = self.decoders[0](skips, sources)
         if self.final_film is not None:
-            logits = self.final_film(logits, context)
+            logits = self.final_film(logits, context, sources)
         return logits
 
-    def forward(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
-        """Mask probabilities (B, K, 512, T); training losses use these directly."""
+    def forward(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None,
+                sources: list[int] | None = None) -> torch.Tensor:  # fmt: skip
+        """Mask probabilities (B, K, 512, T), or (B, len(sources), 512, T) for only the
+        instruments separation asks for; training losses use these directly."""
         context = self.context(labels, visual)
-        masks = torch.sigmoid(self.logits(mag, context))
+        masks = torch.sigmoid(self.logits(mag, context, sources))
+        chosen = slice(None) if sources is None else sources
         if self.config.conditioning == "label-multiply":
-            masks = multiply_masks(masks, labels)
+            masks = multiply_masks(masks, labels[:, chosen])
         elif self.instrument_classifier is not None:
-            masks = multiply_masks(masks, self.instrument_gate(context, labels))
+            masks = multiply_masks(masks, self.instrument_gate(context, labels)[:, chosen])
         return self.frequency.to_linear(masks)
 
     def instrument_probabilities(self, context: torch.Tensor) -> torch.Tensor:
@@ -157,9 +170,10 @@ class ConditionedUNet(nn.Module):
         gate = probabilities / probabilities.amax(dim=-1, keepdim=True)
         return gate * labels if labels is not None and self.config.uses_labels else gate
 
-    def masks(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None) -> torch.Tensor:
+    def masks(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None,
+              sources: list[int] | None = None) -> torch.Tensor:  # fmt: skip
         """Masks to apply at inference: probabilities, or 0/1 for binary-mask models."""
-        return self.applied(self.forward(mag, labels, visual))
+        return self.applied(self.forward(mag, labels, visual, sources))
 
     def applied(self, probabilities: torch.Tensor) -> torch.Tensor:
         """What inference applies of `forward`'s output (validation scores the same masks)."""
