@@ -32,8 +32,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Regenerates benchmarks/RESULTS.md (speed beside Open-Unmix and Demucs, memory, quality;
+# about 25 minutes on 2 CPU cores). The peers come from PyPI: the `bench` extra.
 bench: $(STAMP)
-	$(PY) benchmarks/speed_memory.py --model paper vimss-labels
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,bench]'
+	$(PY) benchmarks/results.py
 
 clean:
 	rm -rf separated .pytest_cache

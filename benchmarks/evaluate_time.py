@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from speed_memory import WORK, make_model  # noqa: E402
+from harness import WORK, make_model  # noqa: E402
 from urmp_fixture import PITCH, write_piece  # noqa: E402
 
 

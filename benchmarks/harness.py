@@ -43,18 +43,24 @@ def make_input(minutes: float) -> Path:
     return path
 
 
-def make_video_input(minutes: float) -> tuple[Path, list[str]]:
-    """`make_input(minutes)`'s audio (losslessly, FLAC in Matroska) under the video of a
-    synthetic trio (`vimss synth --video`: 320x180, 15 fps), so visual models separate
-    the same samples as the others. (video, instruments left to right)."""
+def synth_video_piece(minutes: float, players: int):
+    """A synthetic URMP-layout piece of `players` parts with its video (`vimss synth
+    --video`: 320x180, 15 fps) from the test split; its `urmp.Piece`."""
     from vimss_cli.urmp import urmp_pieces
 
-    piece_dir = WORK / f"video-{minutes:g}min-3p"
-    if not piece_dir.exists():
-        subprocess.run([VIMSS, "synth", str(piece_dir), "--layout", "urmp", "--split", "test", "--pieces", "1",
-                        "--seconds", str(60 * minutes), "--min-parts", "3", "--max-parts", "3", "--sample-rate", "44100",
-                        "--seed", "3", "--video"], check=True, capture_output=True)  # fmt: skip
-    piece = urmp_pieces(piece_dir)[0][0]
+    out = WORK / f"video-{minutes:g}min-{players}p"
+    if not out.exists():
+        subprocess.run([VIMSS, "synth", str(out), "--layout", "urmp", "--split", "test", "--pieces", "1",
+                        "--seconds", str(60 * minutes), "--min-parts", str(players), "--max-parts", str(players),
+                        "--sample-rate", "44100", "--seed", "3", "--video"], check=True, capture_output=True)  # fmt: skip
+    return urmp_pieces(out)[0][0]
+
+
+def make_video_input(minutes: float) -> tuple[Path, list[str]]:
+    """`make_input(minutes)`'s audio (losslessly, FLAC in Matroska) under the video of a
+    synthetic trio, so visual models separate the same samples as the others.
+    (video, instruments left to right)."""
+    piece = synth_video_piece(minutes, 3)
     path = WORK / f"input_{minutes:g}min_video.mkv"
     if not path.exists():
         audio, _ = sf.read(make_input(minutes), dtype="int16")

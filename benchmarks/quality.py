@@ -25,15 +25,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "benchmarks" / "_work"
+from harness import VIMSS, WORK
+
 SOUNDFONT = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")
 SYNTH_ARGS = ["--layout", "urmp", "--split", "test", "--min-parts", "2", "--max-parts", "4", "--seconds", "30",
               "--seed", "1", "--sample-rate", "22050"]  # fmt: skip
 
 
 def vimss(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "vimss"), *args], check=True, capture_output=True, text=True)
+    return subprocess.run([VIMSS, *args], check=True, capture_output=True, text=True)
 
 
 def render_test_set(pieces: int, workers: int, video: bool) -> Path:

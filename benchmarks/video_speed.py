@@ -28,30 +28,19 @@ import time
 from pathlib import Path
 
 import torch
+from harness import WORK, synth_video_piece
 
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "benchmarks" / "_work"
-sys.path.insert(0, str(ROOT))
-
-from vimss_cli.audio import load_audio  # noqa: E402
-from vimss_cli.checkpoints import DEFAULT_VIDEO_MODEL, load_model  # noqa: E402
-from vimss_cli.detector import load_detector  # noqa: E402
-from vimss_cli.players import find_players  # noqa: E402
-from vimss_cli.separator import Separator  # noqa: E402
-from vimss_cli.urmp import urmp_pieces  # noqa: E402
-from vimss_cli.visual import VideoFeatures  # noqa: E402
-
-
-def vimss(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "vimss"), *args], check=True, capture_output=True, text=True)
+from vimss_cli.audio import load_audio
+from vimss_cli.checkpoints import DEFAULT_VIDEO_MODEL, load_model
+from vimss_cli.detector import load_detector
+from vimss_cli.players import find_players
+from vimss_cli.separator import Separator
+from vimss_cli.visual import VideoFeatures
 
 
 def make_video(minutes: float, players: int) -> tuple[Path, list[str]]:
     """A synthetic piece of `players` parts with its video; (video, instruments left to right)."""
-    out = WORK / f"video-{minutes:g}min-{players}p"
-    vimss("synth", str(out), "--layout", "urmp", "--split", "test", "--pieces", "1", "--seconds", str(60 * minutes),
-          "--min-parts", str(players), "--max-parts", str(players), "--sample-rate", "44100", "--seed", "3", "--video")  # fmt: skip
-    piece = urmp_pieces(out)[0][0]
+    piece = synth_video_piece(minutes, players)
     if piece.players != len(piece.instruments):
         sys.exit(f"{piece.folder.name}: two players share an instrument; pick another --players")
     return piece.video, list(piece.line_up)

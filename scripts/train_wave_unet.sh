@@ -13,4 +13,5 @@ $VIMSS train --data "$DATA/solos-train" --data "$DATA/urmp-train" --val-data "$D
 # Side by side on the held-out set, and speed and memory on the same inputs.
 .venv/bin/python benchmarks/quality.py --pieces 40 --model vimss-labels --model vimss-wave \
     --out benchmarks/_work/quality-wave
-.venv/bin/python benchmarks/speed_memory.py --minutes 3 10 --wiener 1 --model vimss-labels vimss-wave
+.venv/bin/python benchmarks/speed.py --wiener 1
+.venv/bin/python benchmarks/memory.py --minutes 3 10 --video-minutes 1

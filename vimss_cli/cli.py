@@ -149,6 +149,8 @@ def separate(
 ) -> None:
     """Separate INPUT files (audio, or video with its players) into one stem per given instrument."""
     with user_errors():
+        import torch
+
         from .audio import check_output_format
         from .checkpoints import load_model, to_device
         from .instruments import parse_instruments
@@ -208,9 +210,10 @@ def separate(
                     summary["tracks"].append({"input": str(path), "error": str(err)})
                     continue
             elapsed = time.perf_counter() - started
-            summary["tracks"].append(
-                {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in stems.items()}}
-            )
+            track = {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in stems.items()}}
+            if dev.type == "cuda":  # what the benchmarks report as GPU memory
+                track["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20)
+            summary["tracks"].append(track)
             if not as_json:
                 out_console.print(f"{path} -> {out_dir}/ ({', '.join(stems)}) in {elapsed:.1f} s", highlight=False)
         if as_json:

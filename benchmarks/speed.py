@@ -1,0 +1,107 @@
+"""Speed of `vimss separate` beside Open-Unmix and Demucs, on the same 3-minute 44.1 kHz
+stereo file, in one run and one process setting.
+
+    .venv/bin/python benchmarks/speed.py [--minutes 3] [--threads 2] [--devices cpu cuda]
+
+Every row is a fresh process with `--threads` OpenMP/MKL threads (and the GPU, on `cuda`):
+each bundled model with 0, 1 and 2 Wiener iterations (the Wave-U-Net has no masks to refine:
+one row), then the peers' architectures with random weights (speed does not depend on them;
+`benchmarks/peers.py` runs them as their own command lines do): Open-Unmix `umxl` with 0, 1
+and 2 EM iterations and Demucs `htdemucs`. Visual models read the same audio under the video
+of a trio (`harness.make_video_input`), so their time includes finding the players and
+ResNet-50 on their crops. The real-time factor is the input's length over the seconds from
+opening the file to the stems written; process wall time adds the start-up (imports, model
+loading). Then `benchmarks/stages.py`'s per-stage split of each bundled model at one Wiener
+iteration. Issue targets: >= 50x on 2 CPU threads with one Wiener iteration and >= 500x on
+one H100-class GPU for the label-conditioned U-Net, faster than both peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from harness import ROOT, WORK, bundled_models, cpu_env, make_input, make_video_input, machine, run_process, vimss_separate
+
+STAGES = ["decode", "resample", "STFT", "network", "interpolate", "Wiener", "ISTFT", "write", "other"]
+
+
+def model_info(name: str) -> tuple[bool, bool, int]:
+    """(reads video, has masks, parameters) of a vimss model."""
+    from vimss_cli.checkpoints import load_model
+
+    model = load_model(name).model
+    return model.config.uses_visual, model.config.architecture != "wave-unet", sum(p.numel() for p in model.parameters())
+
+
+def rows_for(device: str, minutes: float, threads: int, wiener: list[int]) -> list[str]:
+    audio = make_input(minutes)
+    seconds = 60 * minutes
+    rows = []
+
+    def row(name: str, params: int, iterations: str, run) -> str:
+        took = run.summary["tracks"][0]["seconds"]
+        return (f"| {name} | {params / 1e6:.1f} M | {device} | {iterations} | {took:.2f} | **{seconds / took:.1f}×** | "
+                f"{run.wall:.1f} | {run.rss_mb:.0f} |")  # fmt: skip
+
+    for name in bundled_models():
+        visual, masks, params = model_info(name)
+        path, instruments = make_video_input(minutes) if visual else (audio, ["vn", "va", "vc"])
+        for w in wiener if masks else [0]:
+            run = vimss_separate(path, name, ",".join(instruments), wiener=w, device=device, threads=threads)
+            rows.append(row(name + " (video)" * visual, params, str(w) if masks else "-", run))
+            print(rows[-1], file=sys.stderr, flush=True)
+    for peer in ("umxl", "htdemucs"):
+        for w in wiener if peer == "umxl" else [0]:
+            cmd = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), peer, str(audio), str(WORK / "out" / peer),
+                   "--wiener", str(w), "--device", device]  # fmt: skip
+            run = run_process(cmd, cpu_env(threads))
+            rows.append(row(f"{peer} (peer, random weights)", run.summary["parameters"], str(w) if peer == "umxl" else "-", run))
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+def stage_rows(device: str, minutes: float, threads: int) -> list[str]:
+    rows = []
+    for name in bundled_models():
+        visual, masks, _ = model_info(name)
+        if visual:  # its extra stages (detection, features) are benchmarks/video_speed.py's
+            continue
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "stages.py"), str(make_input(minutes)), name, "vn,va,vc",
+               "--wiener", "1" if masks else "0", "--device", device]  # fmt: skip
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=cpu_env(threads))
+        result = json.loads(out.stdout)
+        cells = [f"{result['stages'][stage]:.2f}" if stage in result["stages"] else "-" for stage in STAGES]
+        rows.append(f"| {name} | {device} | {' | '.join(cells)} | {result['total']:.2f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--wiener", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="cuda rows only where a GPU is present")
+    args = parser.parse_args()
+    devices = [d for d in args.devices if d != "cuda" or torch.cuda.is_available()]
+    print(f"Machine: {machine()}\n")
+    print(f"{args.minutes:g}-minute 44.1 kHz stereo input, {args.threads} CPU threads per process"
+          f"{'' if 'cuda' in devices else '; no GPU on this machine, so no GPU rows'}.\n")  # fmt: skip
+    print("| model | parameters | device | Wiener iterations | separation s | real-time factor | process wall s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for device in devices:
+        print("\n".join(rows_for(device, args.minutes, args.threads, args.wiener)), flush=True)
+    print(f"\nWhere the time goes (`benchmarks/stages.py`, one Wiener iteration where there are masks; decoding and "
+          f"writing run inline here, in a background thread in `vimss separate`), seconds for {args.minutes:g} min:\n")  # fmt: skip
+    print(f"| model | device | {' | '.join(STAGES)} | total |")
+    print("|---|---|" + "---|" * (len(STAGES) + 1))
+    for device in devices:
+        print("\n".join(stage_rows(device, args.minutes, args.threads)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
