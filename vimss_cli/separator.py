@@ -238,8 +238,9 @@ class Separator:
             # EM Wiener only where the network sees the signal: above it, the masks are the
             # same in every bin, so refining costs 3x the time for nothing; there they are
             # only normalised to share the mixture (norbert's soft mask).
+            low_spec = spec[..., :band, :].contiguous()  # bins-major: the filter's sums over frames are faster
             for b in range(len(chunks)):
-                est[b, ..., :band, :] = self._wiener(low[b], spec[b, ..., :band, :])
+                self._wiener(low[b], low_spec[b], est[b, ..., :band, :])
             total = top.sum(dim=1, keepdim=True)
             if self.residual:
                 total = total + (1 - total).clamp_min(0)
@@ -281,13 +282,13 @@ class Separator:
                 on_progress(done)
             yield out
 
-    def _wiener(self, masks: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+    def _wiener(self, masks: torch.Tensor, spec: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and
-        a (C, bins, frames) mixture STFT -> (S, C, bins, frames) stem STFTs."""
+        a (C, bins, frames) mixture STFT -> (S, C, bins, frames) stem STFTs, into `out`."""
         v = masks[:, None] * spec.abs()
-        if self.residual:
-            v = residual_model(v, spec)
-        return wiener(v, spec, self.wiener_iterations)[: masks.shape[0]]
+        if not self.residual:
+            return wiener(v, spec, self.wiener_iterations, out)
+        return out.copy_(wiener(residual_model(v, spec), spec, self.wiener_iterations)[: masks.shape[0]])
 
 
 class _CrossFade:

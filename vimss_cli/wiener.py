@@ -37,35 +37,39 @@ def _invert(m: torch.Tensor, eps: float) -> torch.Tensor:
     return torch.linalg.inv(m)
 
 
-def wiener(v: torch.Tensor, x: torch.Tensor, iterations: int = 1) -> torch.Tensor:
+def wiener(v: torch.Tensor, x: torch.Tensor, iterations: int = 1, out: torch.Tensor | None = None) -> torch.Tensor:
     """Source STFTs (S, C, F, T) from magnitude estimates v (S, C, F, T) and the mixture
     STFT x (C, F, T): a soft mask, then `iterations` EM updates of each source's power
     spectrogram (S, F, T) and spatial covariance R (S, F, C, C):
-    Cxx = sum_j power_j R_j + reg, y_j = power_j R_j Cxx^-1 x."""
+    Cxx = sum_j power_j R_j + reg, y_j = power_j R_j Cxx^-1 x. Written into `out` when
+    given (any memory layout: the separator's stems spectra), saving a copy."""
     eps = torch.finfo(v.dtype).eps
-    y = v / (eps + v.sum(0)) * x
+    out = torch.empty(v.shape[:1] + x.shape, dtype=x.dtype, device=x.device) if out is None else out
+    share = v / (eps + v.sum(0))
     if iterations == 0:
-        return y
-    scale = max(1.0, float(x.abs().max()) / 10.0)
-    x, y = x / scale, y / scale
+        return torch.mul(share, x, out=out)
+    scale = max(1.0, float(x.abs().max()) / 10.0)  # norbert's, for the regularisation's sake
+    x = x / scale
+    y = share * x
     regularisation = math.sqrt(eps)
-    for _ in range(iterations):
+    for i in range(iterations):
         squares = torch.view_as_real(y).square().sum(-1)  # |y|^2, (S, C, F, T)
         power = squares.mean(1)
         norm = 1.0 / (eps + power.sum(-1))  # (S, F)
+        target = out if i == iterations - 1 else torch.empty_like(y)
         if x.shape[0] == 2:
-            y = _update_stereo(y, x, power, squares.sum(-1) * norm[:, None], norm, regularisation)
+            y = _update_stereo(y, x, power, squares.sum(-1) * norm[:, None], norm, regularisation, target)
             continue
         cov = torch.einsum("sift,sjft->sfij", y, y.conj()) * norm[..., None, None]
         eye = regularisation * torch.eye(x.shape[0], dtype=x.dtype, device=x.device)
         mix_cov = torch.einsum("sft,sfij->ftij", power.to(x.dtype), cov) + eye
         z = torch.einsum("ftij,jft->ift", _invert(mix_cov, eps), x)  # Cxx^-1 x
-        y = power[:, None] * torch.einsum("sfij,jft->sift", cov, z)
-    return y * scale
+        y = target.copy_(power[:, None] * torch.einsum("sfij,jft->sift", cov, z))
+    return y.mul_(scale)
 
 
 def _update_stereo(y: torch.Tensor, x: torch.Tensor, power: torch.Tensor, diagonal: torch.Tensor, norm: torch.Tensor,
-                   regularisation: float) -> torch.Tensor:  # fmt: skip
+                   regularisation: float, out: torch.Tensor) -> torch.Tensor:  # fmt: skip
     """One EM update for two channels in closed form: R_j = [[a, b], [b*, d]] is Hermitian,
     so Cxx is too and its inverse is [[D, -B], [-B*, A]] / (AD - |B|^2). The same numbers
     as the general path in 1.7x less time (no C x C tensors, no permuted copies)."""
@@ -77,7 +81,6 @@ def _update_stereo(y: torch.Tensor, x: torch.Tensor, power: torch.Tensor, diagon
     inv_det = 1 / (big_a * big_d - torch.view_as_real(big_b).square().sum(-1))
     z0 = (big_d * x[0] - big_b * x[1]) * inv_det
     z1 = (big_a * x[1] - big_b.conj() * x[0]) * inv_det
-    out = torch.empty_like(y)
     torch.mul(b[..., None] * power, z1, out=out[:, 0]).add_(a[..., None] * power * z0)
     torch.mul(b.conj()[..., None] * power, z0, out=out[:, 1]).add_(d[..., None] * power * z1)
     return out
