@@ -9,7 +9,8 @@ one row), then the peers' architectures with random weights (speed does not depe
 `benchmarks/peers.py` runs them as their own command lines do): Open-Unmix `umxl` with 0, 1
 and 2 EM iterations and Demucs `htdemucs`. Visual models read the same audio under the video
 of a trio (`harness.make_video_input`), so their time includes finding the players and
-ResNet-50 on their crops. The real-time factor is the input's length over the seconds from
+ResNet-50 on their crops. vimss rows are the median of `--repeats` runs (this kind of shared
+machine varies by 10-25% from minute to minute). The real-time factor is the input's length over the seconds from
 opening the file to the stems written; process wall time adds the start-up (imports, model
 loading). Then `benchmarks/stages.py`'s per-stage split of each bundled model at one Wiener
 iteration. Issue targets: >= 50x on 2 CPU threads with one Wiener iteration and >= 500x on
@@ -38,12 +39,13 @@ def model_info(name: str) -> tuple[bool, bool, int]:
     return model.config.uses_visual, model.config.architecture != "wave-unet", sum(p.numel() for p in model.parameters())
 
 
-def rows_for(device: str, minutes: float, threads: int, wiener: list[int]) -> list[str]:
+def rows_for(device: str, minutes: float, threads: int, wiener: list[int], repeats: int) -> list[str]:
     audio = make_input(minutes)
     seconds = 60 * minutes
     rows = []
 
-    def row(name: str, params: int, iterations: str, run) -> str:
+    def row(name: str, params: int, iterations: str, runs: list) -> str:
+        run = sorted(runs, key=lambda r: r.summary["tracks"][0]["seconds"])[len(runs) // 2]  # the median run
         took = run.summary["tracks"][0]["seconds"]
         return (f"| {name} | {params / 1e6:.1f} M | {device} | {iterations} | {took:.2f} | **{seconds / took:.1f}×** | "
                 f"{run.wall:.1f} | {run.rss_mb:.0f} |")  # fmt: skip
@@ -52,15 +54,17 @@ def rows_for(device: str, minutes: float, threads: int, wiener: list[int]) -> li
         visual, masks, params = model_info(name)
         path, instruments = make_video_input(minutes) if visual else (audio, ["vn", "va", "vc"])
         for w in wiener if masks else [0]:
-            run = vimss_separate(path, name, ",".join(instruments), wiener=w, device=device, threads=threads)
-            rows.append(row(name + " (video)" * visual, params, str(w) if masks else "-", run))
+            runs = [vimss_separate(path, name, ",".join(instruments), wiener=w, device=device, threads=threads)
+                    for _ in range(repeats)]  # fmt: skip
+            rows.append(row(name + " (video)" * visual, params, str(w) if masks else "-", runs))
             print(rows[-1], file=sys.stderr, flush=True)
     for peer in ("umxl", "htdemucs"):
         for w in wiener if peer == "umxl" else [0]:
             cmd = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), peer, str(audio), str(WORK / "out" / peer),
                    "--wiener", str(w), "--device", device]  # fmt: skip
             run = run_process(cmd, cpu_env(threads))
-            rows.append(row(f"{peer} (peer, random weights)", run.summary["parameters"], str(w) if peer == "umxl" else "-", run))
+            rows.append(row(f"{peer} (peer, random weights)", run.summary["parameters"], str(w) if peer == "umxl" else "-",
+                            [run]))  # fmt: skip
             print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
@@ -86,15 +90,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--wiener", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="cuda rows only where a GPU is present")
+    parser.add_argument("--repeats", type=int, default=3, help="vimss rows: the median of this many runs")
     args = parser.parse_args()
     devices = [d for d in args.devices if d != "cuda" or torch.cuda.is_available()]
     print(f"Machine: {machine()}\n")
-    print(f"{args.minutes:g}-minute 44.1 kHz stereo input, {args.threads} CPU threads per process"
+    print(f"{args.minutes:g}-minute 44.1 kHz stereo input, {args.threads} CPU threads per process; vimss rows are the "
+          f"median of {args.repeats} runs, the peers' (10-30x slower) one run"
           f"{'' if 'cuda' in devices else '; no GPU on this machine, so no GPU rows'}.\n")  # fmt: skip
     print("| model | parameters | device | Wiener iterations | separation s | real-time factor | process wall s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
-        print("\n".join(rows_for(device, args.minutes, args.threads, args.wiener)), flush=True)
+        print("\n".join(rows_for(device, args.minutes, args.threads, args.wiener, args.repeats)), flush=True)
     print(f"\nWhere the time goes (`benchmarks/stages.py`, one Wiener iteration where there are masks; decoding and "
           f"writing run inline here, in a background thread in `vimss separate`), seconds for {args.minutes:g} min:\n")  # fmt: skip
     print(f"| model | device | {' | '.join(STAGES)} | total |")
