@@ -17,7 +17,7 @@ import argparse
 import sys
 
 import torch
-from harness import bundled_models, make_input, make_video_input, machine, vimss_separate
+from harness import bundled_models, machine, make_input, make_video_input, vimss_separate
 from speed import model_info
 
 

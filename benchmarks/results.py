@@ -14,7 +14,6 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from harness import ROOT, machine
 

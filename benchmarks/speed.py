@@ -23,10 +23,19 @@ import argparse
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
-from harness import ROOT, WORK, bundled_models, cpu_env, make_input, make_video_input, machine, run_process, vimss_separate
+from harness import (
+    ROOT,
+    WORK,
+    bundled_models,
+    cpu_env,
+    machine,
+    make_input,
+    make_video_input,
+    run_process,
+    vimss_separate,
+)
 
 STAGES = ["decode", "resample", "STFT", "network", "interpolate", "Wiener", "ISTFT", "write", "other"]
 

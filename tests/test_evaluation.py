@@ -11,7 +11,15 @@ from urmp_fixture import write_dataset
 from vimss_cli.checkpoints import save_pretrained
 from vimss_cli.cli import app
 from vimss_cli.errors import VimssError
-from vimss_cli.evaluation import compare, evaluate, load_piece, model_estimates, oracle_estimates, segment_bounds, summarise
+from vimss_cli.evaluation import (
+    compare,
+    evaluate,
+    load_piece,
+    model_estimates,
+    oracle_estimates,
+    segment_bounds,
+    summarise,
+)
 from vimss_cli.separator import Separator
 from vimss_cli.urmp import urmp_pieces
 

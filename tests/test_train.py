@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +20,10 @@ from vimss_cli.config import ModelConfig
 from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.data import PieceSegments
 from vimss_cli.errors import VimssError
+from vimss_cli.family import build_model
 from vimss_cli.instruments import index, instrument
 from vimss_cli.spectral import stft
 from vimss_cli.train import TrainConfig, _warm_start, mask_loss, train
-from vimss_cli.family import build_model
 from vimss_cli.urmp import urmp_pieces
 
 TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}

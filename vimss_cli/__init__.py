@@ -7,8 +7,8 @@ The Python API: `load_model` resolves a checkpoint, `Separator` separates wavefo
 from .checkpoints import load_model, save_pretrained
 from .config import ModelConfig
 from .errors import VimssError
-from .instruments import INSTRUMENTS, parse_instruments
 from .family import SeparationModel, build_model
+from .instruments import INSTRUMENTS, parse_instruments
 from .separator import Separator, separate_file
 from .unet import ConditionedUNet
 from .waveunet import WaveUNet

@@ -153,8 +153,8 @@ def separate(
 
         from .audio import check_output_format
         from .checkpoints import load_model, to_device
-        from .instruments import parse_instruments
         from .detector import load_detector
+        from .instruments import parse_instruments
         from .players import parse_boxes
         from .separator import DEFAULT_SEGMENT, Separator, separate_file
         from .video import has_video
@@ -248,8 +248,8 @@ def evaluate(
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors():
         from .checkpoints import load_model, to_device
-        from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
         from .detector import load_detector
+        from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
         from .evaluation import evaluate as run_evaluation
         from .players import PlayerTrack, video_players
         from .separator import Separator

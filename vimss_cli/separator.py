@@ -12,8 +12,8 @@ not grow with the input's length.
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from .audio import AtomicAudioWriter, check_output_format, open_audio, read_ahead, resample_stream, to_model_input
 from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
 from .errors import VimssError
+from .family import SeparationModel
 from .instruments import Instrument, index, label_vector, parse_instruments
 from .spectral import istft, stft
-from .family import SeparationModel
 from .waveunet import WaveUNet, stream_waveform
 from .wiener import residual_model, wiener
 

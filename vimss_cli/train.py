@@ -36,10 +36,10 @@ from .config import ModelConfig
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
 from .errors import VimssError, first_line
+from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
 from .spectral import istft, stft
-from .family import SeparationModel, build_model
 from .urmp import Piece, urmp_pieces
 from .waveunet import centre_crop
 
