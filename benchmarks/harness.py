@@ -115,9 +115,10 @@ def vimss_separate(path: Path, model: str, instruments: str, *, wiener: int, dev
                    extra: tuple[str, ...] = ()) -> Run:  # fmt: skip
     """`vimss separate` as a fresh process; summary["tracks"][0]["seconds"] is the time from
     opening the input to the stems renamed into place."""
-    cmd = [VIMSS, "separate", str(path), "-i", instruments, "-m", model, "-o", str(WORK / "out"), "-d", device,
-           "--wiener-iterations", str(wiener), "--json", *extra]  # fmt: skip
-    return run_process(cmd, cpu_env(threads))
+    with tempfile.TemporaryDirectory(dir=WORK) as out:  # an hour of stems is 2 GB: not kept
+        cmd = [VIMSS, "separate", str(path), "-i", instruments, "-m", model, "-o", out, "-d", device,
+               "--wiener-iterations", str(wiener), "--json", *extra]  # fmt: skip
+        return run_process(cmd, cpu_env(threads))
 
 
 def bundled_models() -> list[str]:

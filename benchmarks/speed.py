@@ -23,6 +23,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 
 import torch
 from harness import (
@@ -69,9 +70,10 @@ def rows_for(device: str, minutes: float, threads: int, wiener: list[int], repea
             print(rows[-1], file=sys.stderr, flush=True)
     for peer in ("umxl", "htdemucs"):
         for w in wiener if peer == "umxl" else [0]:
-            cmd = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), peer, str(audio), str(WORK / "out" / peer),
-                   "--wiener", str(w), "--device", device]  # fmt: skip
-            run = run_process(cmd, cpu_env(threads))
+            with tempfile.TemporaryDirectory(dir=WORK) as out:
+                cmd = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), peer, str(audio), out,
+                       "--wiener", str(w), "--device", device]  # fmt: skip
+                run = run_process(cmd, cpu_env(threads))
             rows.append(row(f"{peer} (peer, random weights)", run.summary["parameters"], str(w) if peer == "umxl" else "-",
                             [run]))  # fmt: skip
             print(rows[-1], file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -101,12 +102,12 @@ def main() -> None:
     dev = to_device(loaded, args.device)
     instrument(loaded.model)
     sep = separator.Separator(loaded.model, dev, wiener_iterations=args.wiener)
-    out = Path(__file__).resolve().parent / "_work" / "out-stages"
-    _sync()
-    started = time.perf_counter()
-    separator.separate_file(sep, args.input, out, args.instruments)
-    _sync()
-    total = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as out:
+        _sync()
+        started = time.perf_counter()
+        separator.separate_file(sep, args.input, Path(out), args.instruments)
+        _sync()
+        total = time.perf_counter() - started
     SECONDS["other"] = total - sum(SECONDS.values())
     print(json.dumps({"total": round(total, 3), "stages": {k: round(v, 3) for k, v in SECONDS.items()}}))
 
