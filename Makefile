@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # Regenerates benchmarks/RESULTS.md (speed beside Open-Unmix and Demucs, memory, quality;
-# about 25 minutes on 2 CPU cores). The peers come from PyPI: the `bench` extra.
+# about 16 minutes on 2 CPU cores). The peers come from PyPI: the `bench` extra.
 bench: $(STAMP)
 	$(PY) -m pip install -q -c constraints.txt -e '.[test,bench]'
 	$(PY) benchmarks/results.py

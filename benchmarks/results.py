@@ -1,5 +1,5 @@
 """Regenerate benchmarks/RESULTS.md: speed beside the peers, memory by input length and
-quality on the held-out set, on this machine, in one go (`make bench`; about 25 minutes on
+quality on the held-out set, on this machine, in one go (`make bench`; about 16 minutes on
 2 CPU cores).
 
     .venv/bin/python benchmarks/results.py [--quick]
