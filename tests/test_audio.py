@@ -1,3 +1,6 @@
+import threading
+import time
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -98,3 +101,26 @@ def test_resampling_a_stream_equals_resampling_the_whole(rates):
     x = torch.randn(2, 30001)
     joined = torch.cat(list(resample_stream(split_at_random(x, seed=rates[0]), *rates)), dim=-1)
     torch.testing.assert_close(joined, torchaudio.functional.resample(x, *rates), rtol=0, atol=1e-6)
+
+
+def test_reading_ahead_gives_the_blocks_and_stops_when_the_consumer_does():
+    from vimss_cli.audio import read_ahead
+
+    blocks = [np.full((2, 3), k, dtype=np.float32) for k in range(5)]
+    assert [b[0, 0] for b in read_ahead(iter(blocks))] == [0, 1, 2, 3, 4]
+    for taken in range(1, 6):  # stopping after any block, the end marker included, must not hang
+        reader = read_ahead(iter(blocks[:3]))
+        finished = threading.Event()
+        # the pause lets the thread reach its next hand-over before the consumer stops
+        closer = threading.Thread(target=lambda r=reader: ([next(r, None) for _ in range(taken)], time.sleep(0.3),
+                                                           r.close(), finished.set()))  # fmt: skip
+        closer.start()
+        closer.join(timeout=10)
+        assert finished.is_set(), f"read_ahead hung when its consumer stopped after {taken} blocks"
+
+    def broken():
+        yield blocks[0]
+        raise VimssError("cannot decode x.flac: bad frame")
+
+    with pytest.raises(VimssError, match="bad frame"):
+        list(read_ahead(broken()))

@@ -192,24 +192,28 @@ def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 
 def read_ahead(blocks: Iterator[np.ndarray], depth: int = 1) -> Iterator[np.ndarray]:
     """The same blocks, decoded `depth` blocks ahead in a thread (the decoders release the
-    GIL), so decoding overlaps separation; the reader's errors surface here."""
+    GIL), so decoding overlaps separation; the reader's errors surface here. A consumer
+    that stops early stops the thread too, whatever it was about to hand over."""
     ahead: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+
+    def offer(item: tuple[np.ndarray | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
 
     def decode() -> None:
         try:
             for block in blocks:
-                while not stop.is_set():
-                    try:
-                        ahead.put((block, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer((block, None)):
                     return
-            ahead.put((None, None))
+            offer((None, None))
         except BaseException as err:  # handed to the consumer
-            ahead.put((None, err))
+            offer((None, err))
 
     thread = threading.Thread(target=decode, daemon=True)
     thread.start()
