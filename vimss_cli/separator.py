@@ -382,13 +382,11 @@ def separate_file(
                 on_start(info.frames)
             blocks = read_ahead(reader.blocks(max(1, round(block_seconds * info.sample_rate))))
             with ThreadPoolExecutor(max_workers=1) as pool:  # stems are written while the next block separates
-                pending: Future | None = None
+                written: Future = pool.submit(lambda: None)
                 for out in separator.stream(blocks, info.sample_rate, chosen, on_progress, visual):
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(_write_stems, writers, out.numpy())
-                if pending is not None:
-                    pending.result()
+                    written.result()  # one block in flight at most
+                    written = pool.submit(_write_stems, writers, out.numpy())
+                written.result()
         except OSError as err:
             for writer in writers:
                 writer.discard()

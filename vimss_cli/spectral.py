@@ -31,22 +31,29 @@ def istft(spec: torch.Tensor, length: int, n_fft: int = N_FFT, hop: int = HOP) -
     envelope (1.8x faster on CPU at 44.1 and 48 kHz)."""
     shape = spec.shape
     spec = spec.reshape(-1, *shape[-2:])
-    n_frames = spec.shape[-1]
-    window, envelope = _window_envelope(n_fft, hop, n_frames, spec.device, spec.real.dtype)
-    frames = torch.fft.irfft(spec.transpose(-1, -2), n=n_fft).mul_(window)  # (N, frames, n_fft)
-    parts = -(-n_fft // hop)
-    wave = torch.empty(len(spec), (n_frames + parts - 1) * hop, device=spec.device, dtype=frames.dtype)
-    wave[:, : n_frames * hop].view(len(spec), n_frames, hop).copy_(frames[..., :hop])
-    wave[:, n_frames * hop :].zero_()
-    for k in range(1, parts):  # each frame's k-th hop-long piece lands k hops after its start
-        piece = frames[..., k * hop : (k + 1) * hop]
-        wave[:, k * hop : (k + n_frames) * hop].view(len(spec), n_frames, hop)[..., : piece.shape[-1]].add_(piece)
+    window, envelope = _window_envelope(n_fft, hop, spec.shape[-1], spec.device, spec.real.dtype)
+    wave = _overlap_add(torch.fft.irfft(spec.transpose(-1, -2), n=n_fft).mul_(window), hop)
     start = n_fft // 2  # `stft` centres its frames
-    end = min(start + length, len(envelope))
+    end = min(start + length, n_fft + hop * (spec.shape[-1] - 1))
     wave = wave[:, start:end] / envelope[start:end]
     if wave.shape[-1] < length:
         wave = torch.nn.functional.pad(wave, (0, length - wave.shape[-1]))
     return wave.reshape(*shape[:-2], length)
+
+
+def _overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
+    """(N, n_frames, size) frames `hop` apart -> (N, (n_frames + parts - 1) * hop) sums,
+    as ceil(size / hop) strided adds: each frame's k-th hop-long piece lands k hops after
+    its start."""
+    n, n_frames, size = frames.shape
+    parts = -(-size // hop)
+    wave = frames.new_empty(n, (n_frames + parts - 1) * hop)
+    wave[:, : n_frames * hop].view(n, n_frames, hop).copy_(frames[..., :hop])
+    wave[:, n_frames * hop :].zero_()
+    for k in range(1, parts):
+        piece = frames[..., k * hop : (k + 1) * hop]
+        wave[:, k * hop : (k + n_frames) * hop].view(n, n_frames, hop)[..., : piece.shape[-1]].add_(piece)
+    return wave
 
 
 @functools.lru_cache(maxsize=16)
@@ -54,11 +61,8 @@ def _window_envelope(n_fft: int, hop: int, n_frames: int, device: torch.device, 
                      ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """The Hann window and the overlap-added squared window the ISTFT divides by."""
     window = torch.hann_window(n_fft, device=device, dtype=dtype)
-    total = n_fft + hop * (n_frames - 1)
-    envelope = torch.zeros(total, device=device, dtype=dtype)
-    for t in range(0, total - n_fft + 1, hop):
-        envelope[t : t + n_fft] += window.square()
-    if envelope[n_fft // 2 : total - n_fft // 2].min() < 1e-11:
+    envelope = _overlap_add(window.square().expand(1, n_frames, n_fft), hop)[0]
+    if envelope[n_fft // 2 : n_fft // 2 + hop * (n_frames - 1)].min() < 1e-11:
         raise ValueError(f"a Hann window of {n_fft} with hop {hop} cannot be inverted (hop too long)")
     return window, envelope
 

@@ -26,15 +26,9 @@ def residual_model(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _invert(m: torch.Tensor, eps: float) -> torch.Tensor:
-    """Inverse of (..., C, C) matrices, closed form for 1 and 2 channels as norbert does."""
-    channels = m.shape[-1]
-    if channels == 1:
-        return 1.0 / (m + eps)
-    if channels == 2:
-        det = m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0]
-        adj = torch.stack([torch.stack([m[..., 1, 1], -m[..., 0, 1]], -1), torch.stack([-m[..., 1, 0], m[..., 0, 0]], -1)], -2)
-        return adj / det[..., None, None]
-    return torch.linalg.inv(m)
+    """Inverse of (..., C, C) matrices, closed form for one channel as norbert does (two
+    channels take `_update_stereo`)."""
+    return 1.0 / (m + eps) if m.shape[-1] == 1 else torch.linalg.inv(m)
 
 
 def wiener(v: torch.Tensor, x: torch.Tensor, iterations: int = 1, out: torch.Tensor | None = None) -> torch.Tensor:
