@@ -121,10 +121,23 @@ def vimss_separate(path: Path, model: str, instruments: str, *, wiener: int, dev
         return run_process(cmd, cpu_env(threads))
 
 
-def bundled_models() -> list[str]:
-    from vimss_cli.checkpoints import bundled_models
+@dataclass
+class Bundled:
+    name: str
+    visual: bool
+    """Reads a video of the players."""
+    masks: bool
+    """Predicts masks (a Wiener filter applies), unlike the Wave-U-Net."""
+    parameters: int
 
-    return bundled_models()
+
+def bundled() -> list[Bundled]:
+    """The models shipped in `models/`, each loaded once to read what it is."""
+    from vimss_cli.checkpoints import bundled_models, load_model
+
+    models = [load_model(name).model for name in bundled_models()]
+    return [Bundled(name, m.config.uses_visual, m.config.architecture != "wave-unet", sum(p.numel() for p in m.parameters()))
+            for name, m in zip(bundled_models(), models)]  # fmt: skip
 
 
 def machine() -> str:

@@ -17,8 +17,7 @@ import argparse
 import sys
 
 import torch
-from harness import bundled_models, machine, make_input, make_video_input, vimss_separate
-from speed import model_info
+from harness import bundled, machine, make_input, make_video_input, vimss_separate
 
 
 def main() -> None:
@@ -28,19 +27,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     devices = ["cpu"] + ["cuda"] * torch.cuda.is_available()
+    models = bundled()
     print(f"Machine: {machine()}\n")
     print("| model | device | input minutes | separation s | peak RSS MB | peak GPU MB |")
     print("|---|---|---|---|---|---|")
     for device in devices:
-        for name in bundled_models():
-            visual, masks, _ = model_info(name)
-            for minutes in args.video_minutes if visual else args.minutes:
-                path, instruments = make_video_input(minutes) if visual else (make_input(minutes), ["vn", "va", "vc"])
-                run = vimss_separate(path, name, ",".join(instruments), wiener=int(masks), device=device, threads=args.threads)
+        for model in models:
+            for minutes in args.video_minutes if model.visual else args.minutes:
+                path, instruments = make_video_input(minutes) if model.visual else (make_input(minutes), ["vn", "va", "vc"])
+                run = vimss_separate(path, model.name, ",".join(instruments), wiener=int(model.masks), device=device,
+                                     threads=args.threads)  # fmt: skip
                 track = run.summary["tracks"][0]
-                print(f"| {name}{' (video)' * visual} | {device} | {minutes:g} | {track['seconds']:.1f} | {run.rss_mb:.0f} | "
+                print(f"| {model.name}{' (video)' * model.visual} | {device} | {minutes:g} | {track['seconds']:.1f} | {run.rss_mb:.0f} | "
                       f"{track.get('gpu_peak_mb', '-')} |", flush=True)  # fmt: skip
-                print(f"{name} {minutes:g} min done", file=sys.stderr, flush=True)
+                print(f"{model.name} {minutes:g} min done", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

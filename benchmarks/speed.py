@@ -29,7 +29,8 @@ import torch
 from harness import (
     ROOT,
     WORK,
-    bundled_models,
+    Bundled,
+    bundled,
     cpu_env,
     machine,
     make_input,
@@ -41,15 +42,8 @@ from harness import (
 STAGES = ["decode", "resample", "STFT", "network", "interpolate", "Wiener", "ISTFT", "write", "other"]
 
 
-def model_info(name: str) -> tuple[bool, bool, int]:
-    """(reads video, has masks, parameters) of a vimss model."""
-    from vimss_cli.checkpoints import load_model
-
-    model = load_model(name).model
-    return model.config.uses_visual, model.config.architecture != "wave-unet", sum(p.numel() for p in model.parameters())
-
-
-def rows_for(device: str, minutes: float, threads: int, wiener: list[int], repeats: int) -> list[str]:
+def rows_for(models: list[Bundled], device: str, minutes: float, threads: int, wiener: list[int], repeats: int,
+             ) -> list[str]:  # fmt: skip
     audio = make_input(minutes)
     seconds = 60 * minutes
     rows = []
@@ -60,13 +54,12 @@ def rows_for(device: str, minutes: float, threads: int, wiener: list[int], repea
         return (f"| {name} | {params / 1e6:.1f} M | {device} | {iterations} | {took:.2f} | **{seconds / took:.1f}×** | "
                 f"{run.wall:.1f} | {run.rss_mb:.0f} |")  # fmt: skip
 
-    for name in bundled_models():
-        visual, masks, params = model_info(name)
-        path, instruments = make_video_input(minutes) if visual else (audio, ["vn", "va", "vc"])
-        for w in wiener if masks else [0]:
-            runs = [vimss_separate(path, name, ",".join(instruments), wiener=w, device=device, threads=threads)
+    for model in models:
+        path, instruments = make_video_input(minutes) if model.visual else (audio, ["vn", "va", "vc"])
+        for w in wiener if model.masks else [0]:
+            runs = [vimss_separate(path, model.name, ",".join(instruments), wiener=w, device=device, threads=threads)
                     for _ in range(repeats)]  # fmt: skip
-            rows.append(row(name + " (video)" * visual, params, str(w) if masks else "-", runs))
+            rows.append(row(model.name + " (video)" * model.visual, model.parameters, str(w) if model.masks else "-", runs))
             print(rows[-1], file=sys.stderr, flush=True)
     for peer in ("umxl", "htdemucs"):
         for w in wiener if peer == "umxl" else [0]:
@@ -80,18 +73,17 @@ def rows_for(device: str, minutes: float, threads: int, wiener: list[int], repea
     return rows
 
 
-def stage_rows(device: str, minutes: float, threads: int) -> list[str]:
+def stage_rows(models: list[Bundled], device: str, minutes: float, threads: int) -> list[str]:
     rows = []
-    for name in bundled_models():
-        visual, masks, _ = model_info(name)
-        if visual:  # its extra stages (detection, features) are benchmarks/video_speed.py's
+    for model in models:
+        if model.visual:  # its extra stages (detection, features) are benchmarks/video_speed.py's
             continue
-        cmd = [sys.executable, str(ROOT / "benchmarks" / "stages.py"), str(make_input(minutes)), name, "vn,va,vc",
-               "--wiener", "1" if masks else "0", "--device", device]  # fmt: skip
+        cmd = [sys.executable, str(ROOT / "benchmarks" / "stages.py"), str(make_input(minutes)), model.name, "vn,va,vc",
+               "--wiener", str(int(model.masks)), "--device", device]  # fmt: skip
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=cpu_env(threads))
         result = json.loads(out.stdout)
         cells = [f"{result['stages'][stage]:.2f}" if stage in result["stages"] else "-" for stage in STAGES]
-        rows.append(f"| {name} | {device} | {' | '.join(cells)} | {result['total']:.2f} |")
+        rows.append(f"| {model.name} | {device} | {' | '.join(cells)} | {result['total']:.2f} |")
     return rows
 
 
@@ -104,6 +96,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="vimss rows: the median of this many runs")
     args = parser.parse_args()
     devices = [d for d in args.devices if d != "cuda" or torch.cuda.is_available()]
+    models = bundled()
     print(f"Machine: {machine()}\n")
     print(f"{args.minutes:g}-minute 44.1 kHz stereo input, {args.threads} CPU threads per process; vimss rows are the "
           f"median of {args.repeats} runs, the peers' (10-30x slower) one run"
@@ -111,13 +104,13 @@ def main() -> None:
     print("| model | parameters | device | Wiener iterations | separation s | real-time factor | process wall s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
-        print("\n".join(rows_for(device, args.minutes, args.threads, args.wiener, args.repeats)), flush=True)
+        print("\n".join(rows_for(models, device, args.minutes, args.threads, args.wiener, args.repeats)), flush=True)
     print(f"\nWhere the time goes (`benchmarks/stages.py`, one Wiener iteration where there are masks; decoding and "
           f"writing run inline here, in a background thread in `vimss separate`), seconds for {args.minutes:g} min:\n")  # fmt: skip
     print(f"| model | device | {' | '.join(STAGES)} | total |")
     print("|---|---|" + "---|" * (len(STAGES) + 1))
     for device in devices:
-        print("\n".join(stage_rows(device, args.minutes, args.threads)), flush=True)
+        print("\n".join(stage_rows(models, device, args.minutes, args.threads)), flush=True)
 
 
 if __name__ == "__main__":
