@@ -14,13 +14,14 @@ gloo on CPU, NCCL on GPUs).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -224,12 +225,25 @@ class TrainState:
     seconds: float = 0.0
 
 
-def _distributed() -> tuple[int, int, int]:
-    """(rank, world size, local rank), joining the process group under torchrun."""
+@contextlib.contextmanager
+def _process_group() -> Iterator[tuple[int, int, int]]:
+    """(rank, world size, local rank), in the process group under torchrun.
+
+    A rank that finishes waits for the others (rank 0 may still be saving), and the group
+    is torn down before the process exits: a process that exits with a gloo group open
+    can abort ("terminate called without an active exception", pytorch/pytorch#190489).
+    After an error it is left to torchrun, which stops the other ranks: tearing it down
+    while they wait in a collective could hang (pytorch/torchtitan#1342).
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
+    joined = world > 1 and not dist.is_initialized()
+    if joined:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+    yield int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1:
+        dist.barrier()
+    if joined:
+        dist.destroy_process_group()
 
 
 def waveform_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
@@ -293,82 +307,82 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
           resume: bool = False, device: str = "auto", workers: int = 2,
           on_step: Callable[[int, int, float], None] | None = None) -> Validation:  # fmt: skip
     """Train until `config.steps`; returns the last validation. See the module docstring."""
-    rank, world, local_rank = _distributed()
-    dev = resolve_device(device, local_rank)
-    run_dir = Path(run_dir)
-    latest = run_dir / "latest"
-    # Folders are read before any file is written, so bad data leaves nothing behind.
-    found = find_recordings(data)
-    val_found = find_recordings(val_data) if val_data else found
-    videos = {**videos_of(found), **videos_of(val_found)} if config.model.uses_visual else {}
-    if rank == 0:
-        if latest.exists() and not resume:
-            raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-        if resume and not (latest / STATE_JSON).is_file():
-            raise VimssError(f"nothing to resume: {latest} has no training state")
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
-    torch.manual_seed(config.seed)
-    model = build_model(config.model)
-    trunk_given = resume
-    if config.init and not resume:
-        trunk_given = _warm_start(model, load_model(config.init).model, config.init)
-    if config.model.uses_visual:
-        if not trunk_given and config.model.backbone_weights == "imagenet":
-            model.visual.trunk.load_state_dict(_imagenet_trunk())
-        model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
-    model = model.to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.plateau_patience)
-    state = TrainState(max_sources=config.min_sources if config.curriculum else config.max_sources)
-    if resume:
-        state = _load_state(latest, config, model, optimizer, scheduler)
-    elif rank == 0:
-        (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        _truncate_log(run_dir / "log.csv", 0)
-    # With the backbone's final weights (a resumed run's), every video's features are cached once.
-    visual = _visual_lookup(model, videos, [*data, *(val_data or [])], run_dir / "features", rank, world) if videos else None
-    val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources,
-                            visual)  # fmt: skip
-    net: torch.nn.Module = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    last = Validation(math.nan, math.nan, math.nan)
-    started = time.monotonic() - state.seconds
-    while state.step < config.steps:
-        stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
-        dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
-                                state.max_sources, visual)  # fmt: skip
-        # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
-        indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)]
-        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
-                                             num_workers=workers, shuffle=False)  # fmt: skip
-        net.train()
-        losses = []
-        for batch in loader:
-            batch = Example(*(t.to(dev) for t in batch))
-            batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
-            loss, _, _ = _batch_loss(net, batch, config.model)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            state.step += 1
-            if on_step:
-                on_step(state.step, config.steps, loss.item())
-        last = validate(model, val_set, config, dev, rank, world, workers)
-        scheduler.step(last.loss)
-        _update_curriculum(state, last, config)
-        improved = last.si_sdri > state.best
-        state.best = max(state.best, last.si_sdri)
-        state.seconds = time.monotonic() - started
+    with _process_group() as (rank, world, local_rank):
+        dev = resolve_device(device, local_rank)
+        run_dir = Path(run_dir)
+        latest = run_dir / "latest"
+        # Folders are read before any file is written, so bad data leaves nothing behind.
+        found = find_recordings(data)
+        val_found = find_recordings(val_data) if val_data else found
+        videos = {**videos_of(found), **videos_of(val_found)} if config.model.uses_visual else {}
         if rank == 0:
-            _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
-            _append_log(run_dir / "log.csv", state, config.batch_size * world, sum(losses) / max(1, len(losses)), last,
-                        optimizer.param_groups[0]["lr"])  # fmt: skip
-    return last
+            if latest.exists() and not resume:
+                raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+            if resume and not (latest / STATE_JSON).is_file():
+                raise VimssError(f"nothing to resume: {latest} has no training state")
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
+        torch.manual_seed(config.seed)
+        model = build_model(config.model)
+        trunk_given = resume
+        if config.init and not resume:
+            trunk_given = _warm_start(model, load_model(config.init).model, config.init)
+        if config.model.uses_visual:
+            if not trunk_given and config.model.backbone_weights == "imagenet":
+                model.visual.trunk.load_state_dict(_imagenet_trunk())
+            model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
+        model = model.to(dev)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.plateau_patience)
+        state = TrainState(max_sources=config.min_sources if config.curriculum else config.max_sources)
+        if resume:
+            state = _load_state(latest, config, model, optimizer, scheduler)
+        elif rank == 0:
+            (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+            _truncate_log(run_dir / "log.csv", 0)
+        # With the backbone's final weights (a resumed run's), every video's features are cached once.
+        visual = _visual_lookup(model, videos, [*data, *(val_data or [])], run_dir / "features", rank, world) if videos else None
+        val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources,
+                                visual)  # fmt: skip
+        net: torch.nn.Module = model
+        if world > 1:
+            net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        last = Validation(math.nan, math.nan, math.nan)
+        started = time.monotonic() - state.seconds
+        while state.step < config.steps:
+            stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
+            dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
+                                    state.max_sources, visual)  # fmt: skip
+            # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
+            indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)]
+            loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
+                                                 num_workers=workers, shuffle=False)  # fmt: skip
+            net.train()
+            losses = []
+            for batch in loader:
+                batch = Example(*(t.to(dev) for t in batch))
+                batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
+                loss, _, _ = _batch_loss(net, batch, config.model)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+                state.step += 1
+                if on_step:
+                    on_step(state.step, config.steps, loss.item())
+            last = validate(model, val_set, config, dev, rank, world, workers)
+            scheduler.step(last.loss)
+            _update_curriculum(state, last, config)
+            improved = last.si_sdri > state.best
+            state.best = max(state.best, last.si_sdri)
+            state.seconds = time.monotonic() - started
+            if rank == 0:
+                _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
+                _append_log(run_dir / "log.csv", state, config.batch_size * world, sum(losses) / max(1, len(losses)), last,
+                            optimizer.param_groups[0]["lr"])  # fmt: skip
+        return last
 
 
 def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.Tensor:
