@@ -73,6 +73,15 @@ def test_stft_grid_matches_the_model_at_11025_and_scales_with_rate():
     assert StftGrid.for_rate(48000) == StftGrid(48000, 4500, 1115)
 
 
+@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 48000, 88200, 96000])
+def test_grids_whose_frames_are_the_models_are_known_whatever_the_length(rate):
+    """Where they are, masks skip interpolation in time: every frame must fall on the model's."""
+    grid = StftGrid.for_rate(rate)
+    _, frame_pos = grid.model_positions(1, 5000)
+    assert grid.model_frames == (rate in (11025, 22050, 44100, 88200))
+    assert torch.allclose(frame_pos, torch.arange(5000, dtype=frame_pos.dtype), rtol=0, atol=1e-9) == grid.model_frames
+
+
 @pytest.mark.parametrize("bad", [{"segment": 0}, {"overlap": 5.0}, {"wiener_iterations": -1}, {"batch_size": 0}])
 def test_bad_separator_settings(bad):
     with pytest.raises(VimssError):
