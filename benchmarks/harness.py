@@ -135,9 +135,9 @@ def bundled() -> list[Bundled]:
     """The models shipped in `models/`, each loaded once to read what it is."""
     from vimss_cli.checkpoints import bundled_models, load_model
 
-    models = [load_model(name).model for name in bundled_models()]
+    models = {name: load_model(name).model for name in bundled_models()}
     return [Bundled(name, m.config.uses_visual, m.config.architecture != "wave-unet", sum(p.numel() for p in m.parameters()))
-            for name, m in zip(bundled_models(), models)]  # fmt: skip
+            for name, m in models.items()]  # fmt: skip
 
 
 def machine() -> str:
