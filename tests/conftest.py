@@ -64,3 +64,13 @@ def mix_wav(tmp_path: Path) -> Path:
     path = tmp_path / "quartet.wav"
     sf.write(path, harmonic_mix(22050, 7.0, 2).T, 22050, subtype="FLOAT")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def score_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Read scores are cached in a folder of the test session's own, not the user's cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("vimss-cache")
+    os.environ["VIMSS_CACHE"] = str(folder)
+    return folder

@@ -14,7 +14,7 @@ from vimss_cli.data import solos_recordings
 from vimss_cli.errors import VimssError
 from vimss_cli.instruments import instrument
 from vimss_cli.scores import Note, Part, load_parts, split_of
-from vimss_cli.synth import SynthSettings, arrange, default_soundfonts, octave_fit, synthesize
+from vimss_cli.synth import REALISM, SynthSettings, arrange, default_soundfonts, octave_fit, synthesize
 from vimss_cli.urmp import urmp_pieces
 
 TIM = str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
@@ -66,9 +66,10 @@ def test_arrangement_keeps_every_note_in_range_and_is_seeded():
     assert arrange(parts, random.Random(3), config) == voices
 
 
-def test_urmp_layout_is_read_by_evaluate_and_mix_is_sum_of_stems(tmp_path, scores):
+@pytest.mark.parametrize("realism", [(), REALISM], ids=["mechanical", "every-realism-step"])
+def test_urmp_layout_is_read_by_evaluate_and_mix_is_sum_of_stems(tmp_path, scores, realism):
     out = tmp_path / "urmp"
-    summary = synthesize(out, sorted(scores.iterdir()), settings("urmp"), pieces=2)
+    summary = synthesize(out, sorted(scores.iterdir()), settings("urmp", realism=realism), pieces=2)
     assert summary.items == 2 and summary.rendered == 2
     pieces, skipped = urmp_pieces(out)
     assert len(pieces) == 2 and not skipped
@@ -100,11 +101,12 @@ def test_solos_layout_is_read_by_training(tmp_path, scores):
     assert all(f.parent.name == instrument(f.parent.name).solos_folder for f in files)
 
 
-def test_same_seed_same_bytes_whatever_the_workers_and_resume_skips_done_items(tmp_path, scores):
+@pytest.mark.parametrize("realism", [(), REALISM], ids=["mechanical", "every-realism-step"])
+def test_same_seed_same_bytes_whatever_the_workers_and_resume_skips_done_items(tmp_path, scores, realism):
     files = [write_score(scores / "solo.mid", [[60, 62, 64]]), *sorted(scores.iterdir())]  # solo.mid: skipped
-    one = synthesize(tmp_path / "a", files, settings("urmp", seed=5), pieces=3, workers=1)
-    synthesize(tmp_path / "b", files, settings("urmp", seed=5), pieces=2, workers=2)
-    resumed = synthesize(tmp_path / "b", files, settings("urmp", seed=5), pieces=3, workers=2)
+    one = synthesize(tmp_path / "a", files, settings("urmp", seed=5, realism=realism), pieces=3, workers=1)
+    synthesize(tmp_path / "b", files, settings("urmp", seed=5, realism=realism), pieces=2, workers=2)
+    resumed = synthesize(tmp_path / "b", files, settings("urmp", seed=5, realism=realism), pieces=3, workers=2)
     assert resumed.rendered == 1 and one.rendered == 3
     assert resumed.skipped == one.skipped and any("solo.mid" in note for note in one.skipped)
 
@@ -224,4 +226,9 @@ def test_unusable_scores_are_reported(tmp_path):
     (tmp_path / "broken.mid").write_bytes(b"MThd not really")
     result = vimss("synth", tmp_path / "out", "--layout", "urmp", "--scores", tmp_path, "--pieces", "1",
                    "--soundfont", TIM, "--split", "all")  # fmt: skip
-    assert_one_line_error(result, "no usable score")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    *notes, error = result.stderr.strip().splitlines()
+    assert error.startswith("error: no usable score")
+    # Each score given up is said on one line as it happens, naming it once.
+    assert sorted(notes) == [f"skipped {tmp_path.name}/broken.mid: cannot read score (EOFError)",
+                             f"skipped {tmp_path.name}/solo.mid: fewer than 2 sounding parts"]  # fmt: skip

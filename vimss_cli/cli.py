@@ -340,22 +340,30 @@ def synth(
         bool, typer.Option(help="Also render videos of the players (URMP Vid_*.mp4; Solos: one per recording).")
     ] = False,
     workers: Annotated[int, typer.Option(help="Rendering processes.")] = 1,
+    realism: Annotated[
+        str,
+        typer.Option(help="Realism steps: all, none, a comma list of vibrato, intonation, dynamics, timing, calibration, "
+                          "mixed-sets, room, eq, compression, noise, or -step to drop one from all."),
+    ] = "all",
+    parse_limit: Annotated[
+        float, typer.Option(help="Seconds allowed to read one score; a slower one is skipped (read scores are cached).")
+    ] = 120.0,
 ) -> None:
     """Render multi-part scores into a Solos- or URMP-layout dataset with GM soundfonts."""
     with user_errors():
         from .scores import corpus_scores, find_scores
-        from .synth import SynthSettings, default_soundfonts, synthesize
+        from .synth import SynthSettings, default_soundfonts, parse_realism, synthesize
 
         fonts = soundfont or default_soundfonts()
         settings = SynthSettings(layout.value, tuple(str(f) for f in fonts), sample_rate, seconds, min_parts, max_parts,
-                                 split.value, seed, video)  # fmt: skip
+                                 split.value, seed, video, parse_realism(realism))  # fmt: skip
         files = find_scores(scores) if scores else corpus_scores()
         with _progress(sys.stderr.isatty()) as progress:
             task = progress.add_task("rendering", total=1.0)
             summary = synthesize(out, files, settings, pieces=pieces, hours=hours, workers=workers,
-                                 on_progress=lambda f: progress.update(task, completed=f))  # fmt: skip
-        for note in summary.skipped:
-            err_console.print(f"skipped {note}", highlight=False)
+                                 parse_limit=parse_limit, on_progress=lambda f: progress.update(task, completed=f),
+                                 on_skip=lambda note: progress.console.print(f"skipped {note}", highlight=False,
+                                                                             soft_wrap=True))  # fmt: skip
         out_console.print(
             f"{summary.items} items ({summary.seconds / 3600:.2f} h of audio, {summary.rendered} rendered now) in {out}; "
             f"manifest: {summary.manifest}",

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
+import signal
+import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +29,10 @@ DEFAULT_CORPUS = ("bach", "beethoven", "haydn", "mozart", "monteverdi", "palestr
 quartets, madrigals, masses, Trecento duets and trios)."""
 TEST_SHARE = 10
 """One score in TEST_SHARE (by a stable hash of its name) belongs to the held-out split."""
+PARSE_SECONDS = 120.0
+"""Default time limit for reading one score (a whole opus in MusicXML can take music21 10+ minutes)."""
+CACHE_VERSION = 1
+"""Bumped when the note lists read from a score change, so older cached lists are not reused."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ def load_parts(path: Path) -> list[Part]:
             midi = pretty_midi.PrettyMIDI(str(path))
         else:
             midi = pretty_midi.PrettyMIDI(io.BytesIO(_music21_to_midi(path)))
+    except TimeoutError:
+        raise
     except Exception as err:  # music21 and mido raise many types for unreadable files
         text = " ".join(str(err).split())[:200] or type(err).__name__
         raise VimssError(f"{path}: cannot read score ({text})") from None
@@ -117,3 +130,69 @@ def _music21_to_midi(path: Path) -> bytes:
         warnings.simplefilter("ignore")
         score = music21.converter.parse(path)
         return music21.midi.translate.music21ObjectToMidiFile(score).writestr()
+
+
+def cache_folder() -> Path:
+    """Where read scores are kept: $VIMSS_CACHE, else $XDG_CACHE_HOME/vimss, else ~/.cache/vimss."""
+    root = os.environ.get("VIMSS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vimss"
+    return Path(root) / "scores"
+
+
+def cached_parts(path: Path, time_limit: float = PARSE_SECONDS) -> list[Part]:
+    """`load_parts`, read once per file content: the note lists (or the reason the score
+    is unusable) are kept in `cache_folder()` under the file's SHA-256, so a corpus that
+    draws a score many times, or a second corpus, never parses it again. A score that takes
+    longer than `time_limit` seconds is given up (and remembered as such for that limit)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    entry = cache_folder() / f"{digest[:2]}/{digest}-v{CACHE_VERSION}.json"
+    try:
+        saved = json.loads(entry.read_text())
+    except (OSError, ValueError):
+        saved = None
+    if saved is not None and ("parts" in saved or saved.get("limit", 0) >= time_limit):
+        if "error" in saved:
+            raise VimssError(f"{path}: {saved['error']}")
+        return [Part(name, tuple(Note(*n) for n in notes)) for name, notes in saved["parts"]]
+    try:
+        with _time_limit(time_limit):
+            parts = load_parts(path)
+        saved = {"parts": [[p.name, [[n.start, n.end, n.pitch, n.velocity] for n in p.notes]] for p in parts]}
+    except TimeoutError:
+        saved = {"error": f"reading took longer than {time_limit:g} s (--parse-limit)", "limit": time_limit}
+    except VimssError as err:
+        saved = {"error": str(err).removeprefix(f"{path}: "), "limit": float("inf")}
+    _save(entry, saved)
+    if "error" in saved:
+        raise VimssError(f"{path}: {saved['error']}")
+    return parts
+
+
+def _save(entry: Path, data: dict) -> None:
+    """Write the cache entry atomically; a cache that cannot be written is only a slower run."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".partial", dir=entry.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, entry)
+    except OSError:
+        pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in the block after `seconds` (main thread only; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(*_: object) -> None:
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

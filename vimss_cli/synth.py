@@ -22,17 +22,19 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from . import augment, performance
 from .errors import VimssError
 from .figures import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 from .instruments import INSTRUMENTS, Instrument, instrument
 from .players import Box
-from .scores import Note, Part, load_parts, score_name, split_of, title_of
+from .performance import CONTROL_RATE, RELEASE, Performance, mechanical, perform, rubato_notes
+from .scores import PARSE_SECONDS, Note, Part, cached_parts, score_name, split_of, title_of
 
 LAYOUTS = ("solos", "urmp")
 SPLITS = ("train", "test", "all")
@@ -43,16 +45,42 @@ FIT_TOLERANCE = 0.05
 """An instrument fits a part when at most this share of its notes falls out of range
 after the best octave shift (those notes are then folded into range one by one)."""
 STATE_DIR = ".vimss-synth"
+SF_GMBANK = "/usr/share/sounds/sf2/sf_GMbank.sf2"
+"""Debian's csound-soundfont: a fourth GM sample set."""
+REALISM = performance.STEPS + augment.STEPS
+"""Every named realism step of `--realism` (performance, then recording)."""
+CALIBRATION_RMS_DB = -20.0
+"""Loudness every sample set's program is brought to (calibration step) before the drawn gains."""
+
+
+def parse_realism(spec: str) -> tuple[str, ...]:
+    """'all', 'none' or a comma list of REALISM steps (a leading '-' removes a step from all)."""
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if names in (["all"], []):
+        return REALISM if names else ()
+    if names == ["none"]:
+        return ()
+    drop = [n[1:] for n in names if n.startswith("-")]
+    keep = [n for n in names if not n.startswith("-")]
+    if drop and keep:
+        raise VimssError("--realism takes steps to use or steps to drop (-name), not both")
+    for name in drop + keep:
+        if name not in REALISM:
+            raise VimssError(f"unknown realism step '{name}' (choose from {', '.join(REALISM)}, all, none)")
+    chosen = [n for n in REALISM if n not in drop] if drop else keep
+    return tuple(n for n in REALISM if n in chosen)
 
 
 def default_soundfonts() -> list[Path]:
-    """pretty_midi's bundled TimGM6mb, plus Debian's FluidR3_GM and MuseScore_General when installed."""
+    """pretty_midi's bundled TimGM6mb, plus Debian's FluidR3_GM, MuseScore_General and
+    csound-soundfont's GM bank when installed."""
     import pretty_midi
 
     candidates = [
         Path(pretty_midi.__file__).parent / "TimGM6mb.sf2",
         Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
         Path("/usr/share/sounds/sf3/MuseScore_General.sf3"),
+        Path(SF_GMBANK),
     ]
     return [p for p in candidates if p.is_file()]
 
@@ -71,6 +99,8 @@ class SynthSettings:
     seed: int = 0
     video: bool = False
     """Also render a video of the players (figures.py): URMP `Vid_*.mp4`, or one per Solos recording."""
+    realism: tuple[str, ...] = ()
+    """Realism steps on (REALISM); none: the scores played mechanically on one shared reverb."""
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -86,6 +116,9 @@ class SynthSettings:
         for path in self.soundfonts:
             if not Path(path).is_file():
                 raise VimssError(f"soundfont not found: {path}")
+        unknown = [s for s in self.realism if s not in REALISM]
+        if unknown:
+            raise VimssError(f"unknown realism step '{unknown[0]}' (choose from {', '.join(REALISM)})")
 
 
 @dataclass(frozen=True)
@@ -199,34 +232,83 @@ def _write_float() -> Callable[..., int]:
     return fn
 
 
-def render_part(notes: tuple[Note, ...], program: int, soundfont: str, sample_rate: int,
-                reverb: tuple[float, float, float, float], frames: int) -> np.ndarray:  # fmt: skip
-    """One part alone on a fresh synthesizer: (frames,) float32 mono."""
+BEND_PER_CENT = 8192 / 200
+"""Pitch-bend units per cent at FluidSynth's default wheel range of two semitones."""
+
+
+def expression_value(gain_db: float) -> int:
+    """CC 11 for a gain in dB (GM: 40·log10(value / 127) dB)."""
+    return max(1, min(127, round(127 * 10 ** (gain_db / 40))))
+
+
+def render_part(performance: Performance, program: int, soundfont: str, sample_rate: int,
+                reverb: tuple[float, float, float, float] | None, frames: int) -> np.ndarray:  # fmt: skip
+    """One part alone on a fresh synthesizer: (frames,) float32 mono.
+
+    Each note sounds on its own channel (`Performance` spreads them), whose pitch bend and
+    expression follow the note's curves at `CONTROL_RATE`; `reverb` None turns FluidSynth's
+    reverb off (a room is applied afterwards instead)."""
     try:
         import fluidsynth
     except ImportError as err:  # pyfluidsynth raises ImportError when libfluidsynth is missing
         raise VimssError(f"FluidSynth is not available ({err}); run `make demo` or install libfluidsynth3") from None
     write = _write_float()
     synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate),
-                             **{"synth.dynamic-sample-loading": 1, "synth.chorus.active": 0})  # fmt: skip
+                             **{"synth.dynamic-sample-loading": 1, "synth.chorus.active": 0,
+                                "synth.reverb.active": int(reverb is not None)})  # fmt: skip
     try:
         sfid = synth.sfload(str(soundfont))
         if sfid < 0:
             raise VimssError(f"{soundfont}: FluidSynth cannot load this soundfont")
-        synth.program_select(0, sfid, 0, program)
-        synth.set_reverb(*reverb)
-        events = sorted([(n.start, 1, n.pitch, n.velocity) for n in notes] + [(n.end, 0, n.pitch, 0) for n in notes])
+        notes = performance.notes
+        for channel in sorted({n.channel for n in notes}):
+            synth.program_select(channel, sfid, 0, program)
+            if performance.style is not None and "dynamics" in performance.steps:
+                synth.cc(channel, 1, performance.style.modulation)
+        if reverb is not None:
+            synth.set_reverb(*reverb)
+        # (sample, order, note): note-offs, then note-ons, then control ticks at one sample.
+        events = [(round(n.start * sample_rate), 1, k) for k, n in enumerate(notes)]
+        events += [(round(n.end * sample_rate), 0, k) for k, n in enumerate(notes)]
+        if performance.controlled:
+            step = max(1, round(sample_rate / CONTROL_RATE))
+            events += [(pos, 2, -1) for pos in range(0, frames, step)]
+        events.sort()
+        owner: dict[int, int] = {}  # channel -> the note that holds its controls
+        sent: dict[tuple[int, int], int] = {}  # (channel, control) -> last value sent
+
+        def control(channel: int, k: int, t: float) -> None:
+            note = notes[k]
+            bend = round(performance.cents(note, t) * BEND_PER_CENT)
+            if sent.get((channel, -1)) != bend:
+                synth.pitch_bend(channel, bend)
+                sent[channel, -1] = bend
+            value = expression_value(performance.gain_db(note, t))
+            if sent.get((channel, 11)) != value:
+                synth.cc(channel, 11, value)
+                sent[channel, 11] = value
+
         left, right = np.zeros(frames, np.float32), np.zeros(frames, np.float32)
         pos = 0
-        for when, on, pitch, velocity in [*events, (frames / sample_rate, 0, -1, 0)]:
-            target = min(frames, round(when * sample_rate))
+        for target, order, k in [*events, (frames, 0, -1)]:
+            target = min(frames, target)
             if target > pos:
                 write(synth.synth, target - pos, left[pos:].ctypes.data, 0, 1, right[pos:].ctypes.data, 0, 1)
                 pos = target
-            if on:
-                synth.noteon(0, pitch, velocity)
-            elif pitch >= 0:
-                synth.noteoff(0, pitch)
+            t = target / sample_rate
+            if order == 2:
+                for channel, held in owner.items():
+                    if t < notes[held].end + RELEASE:
+                        control(channel, held, t)
+            elif k >= 0:
+                note = notes[k]
+                if order == 1:
+                    owner[note.channel] = k
+                    if performance.controlled:
+                        control(note.channel, k, t)
+                    synth.noteon(note.channel, note.pitch, note.velocity)
+                elif not performance.controlled or owner[note.channel] == k or notes[owner[note.channel]].pitch != note.pitch:
+                    synth.noteoff(note.channel, note.pitch)
         return 0.5 * (left + right)
     finally:
         synth.delete()
@@ -237,23 +319,42 @@ def _pcm16(wave: np.ndarray) -> np.ndarray:
     return np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16)
 
 
-def render_item(index: int, score: Path, settings: SynthSettings) -> RenderedItem:
-    """Render item `index` from `score`; a record with 'skipped' when the score cannot be used."""
+def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: float = PARSE_SECONDS) -> RenderedItem:
+    """Render item `index` from `score`; a record with 'skipped' when the score cannot be used.
+
+    The arrangement, sample set and reverb come from the item's generator; the performance
+    and the recording chain from generators of their own, so the mechanical renderings of
+    earlier versions stay the same with `realism` off."""
     rng = random.Random(f"{settings.seed}:{index}")
     record: dict = {"index": index, "score": score_name(score), "split": split_of(score)}
     try:
-        parts = load_parts(score)
+        parts = cached_parts(score, parse_limit)
     except VimssError as err:
-        return RenderedItem(index, {**record, "skipped": str(err)}, {})
+        return RenderedItem(index, {**record, "skipped": str(err).removeprefix(f"{score}: ")}, {})
     voices = arrange(parts, rng, settings) if len(parts) >= settings.min_parts else None
     if voices is None:
         return RenderedItem(index, {**record, "skipped": f"fewer than {settings.min_parts} sounding parts"}, {})
     soundfont = rng.choice(settings.soundfonts)
     reverb = (rng.uniform(0.1, 0.7), rng.uniform(0.0, 0.6), 0.5, rng.uniform(0.05, 0.6))
+    steps = settings.realism
+    performances = _perform(index, voices, settings)
+    voices = [replace(v, notes=tuple(Note(n.start, n.end, n.pitch, n.velocity) for n in p.notes))
+              for v, p in zip(voices, performances)]  # fmt: skip
+    recordings = _recordings(index, len(voices), soundfont, settings)
     length = max(n.end for v in voices for n in v.notes) + TAIL_SECONDS
     frames = math.ceil(length * settings.sample_rate)
-    stems = [render_part(v.notes, v.program, soundfont, settings.sample_rate, reverb, frames) for v in voices]
-    record.update(soundfont=Path(soundfont).name, reverb=[round(x, 3) for x in reverb], seconds=frames / settings.sample_rate)
+    stems = []
+    for voice, played, (sample_set, chain) in zip(voices, performances, recordings):
+        stem = render_part(played, voice.program, sample_set, settings.sample_rate,
+                           None if "room" in steps else reverb, frames)  # fmt: skip
+        if "calibration" in steps:
+            low, high = instrument(voice.instrument).pitch_range
+            stem *= 10 ** (calibration_db(sample_set, voice.program, settings.sample_rate, low, high) / 20)
+        if chain is not None:
+            stem = augment.record(stem, chain, settings.sample_rate, steps)
+        stems.append(stem)
+    record.update(soundfont=Path(soundfont).name, reverb=None if "room" in steps else [round(x, 3) for x in reverb],
+                  seconds=frames / settings.sample_rate)  # fmt: skip
     files: dict[str, np.ndarray | bytes] = {}
     if settings.layout == "urmp":
         stems = [s * 10 ** (v.gain_db / 20) for s, v in zip(stems, voices)]
@@ -274,11 +375,55 @@ def render_item(index: int, score: Path, settings: SynthSettings) -> RenderedIte
             files[_solo_file(index, n, voice)] = _pcm16(stem * (MIX_PEAK / peak))
     if settings.video:
         files.update(_videos(index, settings, voices, files, record))
-    record["parts"] = [
-        {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)} for voice in voices
-    ]
+    record["parts"] = []
+    for voice, played, (sample_set, chain) in zip(voices, performances, recordings):
+        part = {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)}
+        if steps:
+            part |= {"sample_set": Path(sample_set).name, "performance": played.record(),
+                     "recording": chain}  # fmt: skip
+            if "calibration" in steps:
+                low, high = instrument(voice.instrument).pitch_range
+                part["calibration_db"] = round(calibration_db(sample_set, voice.program, settings.sample_rate, low, high), 2)
+        record["parts"].append(part)
+    if steps:
+        record["realism"] = list(steps)
     record["files"] = sorted(files)
     return RenderedItem(index, record, files)
+
+
+def _perform(index: int, voices: list[Voice], settings: SynthSettings) -> list[Performance]:
+    """Each voice as its player plays it (mechanically when no performance step is on)."""
+    steps = tuple(s for s in settings.realism if s in performance.STEPS)
+    if not steps:
+        return [mechanical(v.notes) for v in voices]
+    rng = random.Random(f"{settings.seed}:{index}:performance")
+    rubato = performance.draw_rubato(rng, settings.seconds)
+    return [perform(rubato_notes(v.notes, rubato) if "timing" in steps else v.notes, rng, v.instrument, steps,
+                    settings.seconds) for v in voices]  # fmt: skip
+
+
+def _recordings(index: int, players: int, soundfont: str, settings: SynthSettings) -> list[tuple[str, dict | None]]:
+    """Each player's sample set and recording draws (None when no recording step is on)."""
+    if not any(s in augment.STEPS for s in settings.realism):
+        return [(soundfont, None)] * players
+    rng = random.Random(f"{settings.seed}:{index}:recording")
+    chosen = []
+    for _ in range(players):
+        own = rng.choice(settings.soundfonts)
+        chosen.append((own if "mixed-sets" in settings.realism else soundfont, augment.draw_recording(rng, settings.sample_rate)))
+    return chosen
+
+
+@functools.cache
+def calibration_db(sample_set: str, program: int, sample_rate: int, low: int, high: int) -> float:
+    """Gain in dB that brings `program` of `sample_set` to CALIBRATION_RMS_DB: three notes
+    across the instrument's range at velocity 100, one second each (sample sets differ by
+    10 dB and more between programs)."""
+    pitches = (low + 4, (low + high) // 2, high - 4)
+    notes = tuple(Note(1.5 * k, 1.5 * k + 1.0, p, 100) for k, p in enumerate(pitches))
+    wave = render_part(mechanical(notes), program, sample_set, sample_rate, None, math.ceil(4.5 * sample_rate))
+    rms = float(np.sqrt(np.mean(wave.astype(np.float64) ** 2)))
+    return CALIBRATION_RMS_DB - 20 * math.log10(max(rms, 1e-7))
 
 
 def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dict[str, np.ndarray | bytes],
@@ -339,7 +484,7 @@ def _score_midi(voices: list[Voice]) -> bytes:
     """The excerpt as rendered (transposed, re-timed) as a MIDI file, one track per player."""
     import pretty_midi
 
-    midi = pretty_midi.PrettyMIDI()
+    midi = pretty_midi.PrettyMIDI(resolution=960)  # 0.5-ms ticks at 120 bpm: onsets as played
     for voice in voices:
         track = pretty_midi.Instrument(program=voice.program, name=voice.instrument)
         track.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start, n.end) for n in voice.notes]
@@ -398,12 +543,14 @@ class SynthSummary:
 
 
 def synthesize(out: Path, scores: list[Path], settings: SynthSettings, *, pieces: int | None = None,
-               hours: float | None = None, workers: int = 1,
-               on_progress: Callable[[float], None] | None = None) -> SynthSummary:  # fmt: skip
+               hours: float | None = None, workers: int = 1, parse_limit: float = PARSE_SECONDS,
+               on_progress: Callable[[float], None] | None = None,
+               on_skip: Callable[[str], None] | None = None) -> SynthSummary:  # fmt: skip
     """Render items until `pieces` items or `hours` of audio exist in `out`.
 
     Hours count the mixes (urmp) or the recordings (solos). `on_progress` gets the
-    fraction done after each item.
+    fraction done after each item, `on_skip` a line for each score given up as it happens
+    (unreadable, too few parts, or slower to read than `parse_limit` seconds).
     """
     if (pieces is None) == (hours is None):
         raise VimssError("give one of --pieces or --hours")
@@ -420,12 +567,14 @@ def synthesize(out: Path, scores: list[Path], settings: SynthSettings, *, pieces
     rendered = failures_in_a_row = 0
     skipped: list[str] = []
     records = []
-    for item in _items(out, order, settings, workers):
+    for item in _items(out, order, settings, workers, parse_limit):
         if not item.reused:
             _commit(out, item, settings.layout, settings.sample_rate)
             rendered += "skipped" not in item.record
         if "skipped" in item.record:
             skipped.append(f"{item.record['score']}: {item.record['skipped']}")
+            if on_skip and not item.reused:
+                on_skip(skipped[-1])
             failures_in_a_row += 1
             if failures_in_a_row >= len(order):
                 raise VimssError(f"no usable score: {skipped[-1]}")
@@ -473,9 +622,10 @@ def _prepare(out: Path, settings: SynthSettings) -> None:
     except OSError as err:
         raise VimssError(f"cannot create output folder {out}: {err.strerror}") from None
     saved = out / STATE_DIR / "settings.json"
-    current = {**asdict(settings), "soundfonts": [Path(s).name for s in settings.soundfonts]}
+    current = {**asdict(settings), "soundfonts": [Path(s).name for s in settings.soundfonts],
+               "realism": list(settings.realism)}
     if saved.is_file():
-        previous = {"video": False, **json.loads(saved.read_text())}  # folders made before --video
+        previous = {"video": False, "realism": [], **json.loads(saved.read_text())}  # folders made before both
         if previous != current:
             changed = sorted(k for k in current if previous.get(k) != current[k])
             raise VimssError(f"{out} was made with other settings ({', '.join(changed)}); use a new folder")
@@ -485,7 +635,8 @@ def _prepare(out: Path, settings: SynthSettings) -> None:
         raise VimssError(f"output folder is not writable: {out}")
 
 
-def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int) -> Iterator[RenderedItem]:
+def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int,
+           parse_limit: float) -> Iterator[RenderedItem]:  # fmt: skip
     """Items in index order: complete ones from their records, the rest rendered
     (in `workers` processes, a few ahead of the one being committed)."""
 
@@ -504,7 +655,7 @@ def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int) 
     if workers <= 1:
         index = 0
         while True:
-            yield existing(index) or render_item(index, score(index), settings)
+            yield existing(index) or render_item(index, score(index), settings, parse_limit)
             index += 1
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
@@ -515,7 +666,8 @@ def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int) 
             while True:
                 while len(pending) < 2 * workers:
                     found = existing(next_index)
-                    pending[next_index] = found or pool.submit(render_item, next_index, score(next_index), settings)
+                    pending[next_index] = found or pool.submit(render_item, next_index, score(next_index), settings,
+                                                               parse_limit)  # fmt: skip
                     next_index += 1
                 job = pending.pop(index)
                 yield job if isinstance(job, RenderedItem) else job.result()
