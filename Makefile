@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install demo test bench clean
 
-# FluidSynth (for `vimss synth`) and three more GM sample sets come from the OS; as root on
+# FluidSynth and Csound (for `vimss synth`) and three more GM sample sets come from the OS; as root on
 # Debian/Ubuntu they are installed here, elsewhere install libfluidsynth yourself.
-SYSTEM_PACKAGES := libfluidsynth3 fluid-soundfont-gm musescore-general-soundfont csound-soundfont
+SYSTEM_PACKAGES := libfluidsynth3 fluid-soundfont-gm musescore-general-soundfont csound-soundfont csound
 
 $(STAMP): pyproject.toml constraints.txt
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \

@@ -9,11 +9,13 @@ import pytest
 import soundfile as sf
 from test_synth import TIM, settings, write_score
 
-from vimss_cli import augment
+from vimss_cli import augment, physical
 from vimss_cli.errors import VimssError
-from vimss_cli.performance import Performance, PlayedNote, Style, draw_style, perform
+from vimss_cli.instruments import instrument
+from vimss_cli.performance import Performance, PlayedNote, Style, draw_style, mechanical, perform
+from vimss_cli.physical import PHYSICAL
 from vimss_cli.scores import Note, cached_parts
-from vimss_cli.synth import REALISM, parse_realism, render_part, synthesize
+from vimss_cli.synth import REALISM, Voice, parse_realism, render_part, render_stem, synthesize
 from vimss_cli.urmp import urmp_pieces
 
 SR = 11025
@@ -205,3 +207,37 @@ def test_scores_are_read_once_and_slow_ones_are_given_up(tmp_path):
     assert [len(p.notes) for p in parts] == [120, 120]
     # Cached by content: the same score under another name is not parsed again, so no limit bites.
     assert cached_parts(copy, time_limit=0.001) == parts
+
+
+@pytest.mark.parametrize("inst", ["vn", "vc", "fl", "cl", "ob", "sax", "tpt", "tba"])
+def test_a_physical_model_stem_sounds_in_the_asked_pitch(inst):
+    low, high = instrument(inst).pitch_range
+    pitch = (low + high) // 2
+    timbre = physical.draw_timbre(random.Random(1), inst)
+    voice = Voice("p", inst, instrument(inst).gm_programs[0], 0, 1.0, 0.0, (Note(0.1, 1.6, pitch, 100),))
+    wave = render_stem(mechanical(voice.notes), voice, PHYSICAL, timbre, SR, None, 2 * SR)
+    steady = wave[int(0.6 * SR):int(1.4 * SR)]
+    assert 20 * np.log10(np.sqrt(np.mean(steady**2))) > -60  # not silent (levels are calibrated afterwards)
+    hz = 440.0 * 2 ** ((pitch - 69) / 12)
+    track = f0_track(steady, SR, hz)
+    assert float(np.median(cents(track, hz))) == pytest.approx(0.0, abs=15.0)
+
+
+def test_physical_models_follow_the_vibrato():
+    timbre = physical.draw_timbre(random.Random(2), "vn")
+    flat, wobbly = (physical.render_part(one_note(5.5, d), "vn", timbre, SR, 4 * SR)[SR:int(2.8 * SR)] for d in (0.0, 30.0))
+    track = cents(f0_track(wobbly, SR, 440.0), 440.0) - cents(f0_track(flat, SR, 440.0), 440.0)
+    assert np.percentile(np.abs(track - track.mean()), 98) == pytest.approx(30.0, rel=0.3)
+
+
+def test_physical_models_render_as_a_sample_set(tmp_path):
+    score = write_score(tmp_path / "trio.mid", [[76, 79, 81, 79] * 3, [64, 62, 60, 62] * 3, [40, 43, 45, 43] * 3])
+    summary = synthesize(tmp_path / "o", [score], settings("urmp", soundfonts=(PHYSICAL,), realism=REALISM), pieces=1)
+    item = json.loads(summary.manifest.read_text())["items"][0]
+    assert all(p["sample_set"] == PHYSICAL and p["timbre"]["family"] == physical.FAMILIES[p["instrument"]]
+               for p in item["parts"])  # fmt: skip
+    (piece,), _ = urmp_pieces(tmp_path / "o")
+    mix = sf.read(piece.mix, dtype="int16")[0]
+    stems = [sf.read(p, dtype="int16")[0].astype(np.int32) for i in piece.instruments for p in piece.sources[i]]
+    np.testing.assert_array_equal(mix, np.sum(stems, axis=0))
+    assert all(np.abs(s).max() > 300 for s in stems)

@@ -34,8 +34,11 @@ def draw_recording(rng: random.Random, sample_rate: int) -> dict:
     distance, azimuth, elevation = rng.uniform(0.4, 3.0), rng.uniform(0, 2 * math.pi), rng.uniform(-0.3, 0.6)
     direction = [math.cos(azimuth) * math.cos(elevation), math.sin(azimuth) * math.cos(elevation), math.sin(elevation)]
     mic = [min(max(s + distance * d, 0.3), edge - 0.3) for s, d, edge in zip(source, direction, size)]
+    volume = size[0] * size[1] * size[2]
+    surface = 2 * (size[0] * size[1] + size[0] * size[2] + size[1] * size[2])
+    shortest = 1.2 * 0.161 * volume / surface  # Sabine's decay with walls that absorb nearly everything
     return {
-        "room": {"size": _r(size), "rt60": round(rng.uniform(0.2, 0.9), 3), "source": _r(source), "mic": _r(mic)},
+        "room": {"size": _r(size), "rt60": round(max(rng.uniform(0.2, 0.9), shortest), 3), "source": _r(source), "mic": _r(mic)},
         "eq": {
             "low_shelf": {"hz": round(rng.uniform(80, 400), 1), "db": round(rng.uniform(-6, 6), 2)},
             "high_shelf": {"hz": round(rng.uniform(1500, min(5000, 0.8 * nyquist)), 1), "db": round(rng.uniform(-8, 4), 2)},

@@ -28,12 +28,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import augment, performance
+from . import augment, performance, physical
 from .errors import VimssError
 from .figures import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 from .instruments import INSTRUMENTS, Instrument, instrument
 from .players import Box
 from .performance import CONTROL_RATE, RELEASE, Performance, mechanical, perform, rubato_notes
+from .physical import PHYSICAL
 from .scores import PARSE_SECONDS, Note, Part, cached_parts, score_name, split_of, title_of
 
 LAYOUTS = ("solos", "urmp")
@@ -72,8 +73,8 @@ def parse_realism(spec: str) -> tuple[str, ...]:
 
 
 def default_soundfonts() -> list[Path]:
-    """pretty_midi's bundled TimGM6mb, plus Debian's FluidR3_GM, MuseScore_General and
-    csound-soundfont's GM bank when installed."""
+    """pretty_midi's bundled TimGM6mb, plus Debian's FluidR3_GM, MuseScore_General,
+    csound-soundfont's GM bank and Csound's physical models when installed."""
     import pretty_midi
 
     candidates = [
@@ -82,7 +83,7 @@ def default_soundfonts() -> list[Path]:
         Path("/usr/share/sounds/sf3/MuseScore_General.sf3"),
         Path(SF_GMBANK),
     ]
-    return [p for p in candidates if p.is_file()]
+    return [p for p in candidates if p.is_file()] + [Path(PHYSICAL)] * physical.available()
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,11 @@ class SynthSettings:
         if not self.soundfonts:
             raise VimssError("no soundfont found; pass --soundfont FILE.sf2")
         for path in self.soundfonts:
-            if not Path(path).is_file():
-                raise VimssError(f"soundfont not found: {path}")
+            if path == PHYSICAL:
+                if not physical.available():
+                    raise VimssError(f"{PHYSICAL} need Csound: install Debian's csound (`make demo` does as root)")
+            elif not Path(path).is_file():
+                raise VimssError(f"soundfont not found: {path} (or give {PHYSICAL} for Csound's physical models)")
         unknown = [s for s in self.realism if s not in REALISM]
         if unknown:
             raise VimssError(f"unknown realism step '{unknown[0]}' (choose from {', '.join(REALISM)})")
@@ -343,13 +347,13 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
     recordings = _recordings(index, len(voices), soundfont, settings)
     length = max(n.end for v in voices for n in v.notes) + TAIL_SECONDS
     frames = math.ceil(length * settings.sample_rate)
+    timbres = _timbres(index, voices, recordings, settings.seed)
     stems = []
-    for voice, played, (sample_set, chain) in zip(voices, performances, recordings):
-        stem = render_part(played, voice.program, sample_set, settings.sample_rate,
-                           None if "room" in steps else reverb, frames)  # fmt: skip
+    for voice, played, (sample_set, chain), timbre in zip(voices, performances, recordings, timbres):
+        stem = render_stem(played, voice, sample_set, timbre, settings.sample_rate, None if "room" in steps else reverb,
+                           frames)  # fmt: skip
         if "calibration" in steps:
-            low, high = instrument(voice.instrument).pitch_range
-            stem *= 10 ** (calibration_db(sample_set, voice.program, settings.sample_rate, low, high) / 20)
+            stem *= 10 ** (calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate) / 20)
         if chain is not None:
             stem = augment.record(stem, chain, settings.sample_rate, steps)
         stems.append(stem)
@@ -376,14 +380,16 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
     if settings.video:
         files.update(_videos(index, settings, voices, files, record))
     record["parts"] = []
-    for voice, played, (sample_set, chain) in zip(voices, performances, recordings):
+    for voice, played, (sample_set, chain), timbre in zip(voices, performances, recordings, timbres):
         part = {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)}
+        if timbre is not None:
+            part["timbre"] = timbre
         if steps:
             part |= {"sample_set": Path(sample_set).name, "performance": played.record(),
                      "recording": chain}  # fmt: skip
             if "calibration" in steps:
-                low, high = instrument(voice.instrument).pitch_range
-                part["calibration_db"] = round(calibration_db(sample_set, voice.program, settings.sample_rate, low, high), 2)
+                gain = calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate)
+                part["calibration_db"] = round(gain, 2)
         record["parts"].append(part)
     if steps:
         record["realism"] = list(steps)
@@ -414,14 +420,36 @@ def _recordings(index: int, players: int, soundfont: str, settings: SynthSetting
     return chosen
 
 
+def _timbres(index: int, voices: list[Voice], recordings: list[tuple[str, dict | None]], seed: int) -> list[dict | None]:
+    """Each physical-model player's own model parameters (None for sample-set players)."""
+    rng = random.Random(f"{seed}:{index}:timbre")
+    return [physical.draw_timbre(rng, v.instrument) if s == PHYSICAL else None for v, (s, _) in zip(voices, recordings)]
+
+
+def render_stem(played: Performance, voice: Voice, sample_set: str, timbre: dict | None, sample_rate: int,
+                reverb: tuple[float, float, float, float] | None, frames: int) -> np.ndarray:  # fmt: skip
+    """One part through its sample set (FluidSynth) or its physical model (Csound, dry)."""
+    if sample_set == PHYSICAL:
+        assert timbre is not None
+        return physical.render_part(played, voice.instrument, timbre, sample_rate, frames)
+    return render_part(played, voice.program, sample_set, sample_rate, reverb, frames)
+
+
+def calibration_db(inst: str, program: int, sample_set: str, timbre: dict | None, sample_rate: int) -> float:
+    """Gain in dB that brings a player's sound to CALIBRATION_RMS_DB: three notes across the
+    instrument's range at velocity 100, one second each (sample sets differ by 10 dB and
+    more between programs, physical models by 35 dB between families)."""
+    return _calibration(inst, program, sample_set, physical.timbre_key(timbre) if timbre else (), sample_rate)
+
+
 @functools.cache
-def calibration_db(sample_set: str, program: int, sample_rate: int, low: int, high: int) -> float:
-    """Gain in dB that brings `program` of `sample_set` to CALIBRATION_RMS_DB: three notes
-    across the instrument's range at velocity 100, one second each (sample sets differ by
-    10 dB and more between programs)."""
+def _calibration(inst: str, program: int, sample_set: str, timbre: tuple, sample_rate: int) -> float:
+    low, high = instrument(inst).pitch_range
     pitches = (low + 4, (low + high) // 2, high - 4)
     notes = tuple(Note(1.5 * k, 1.5 * k + 1.0, p, 100) for k, p in enumerate(pitches))
-    wave = render_part(mechanical(notes), program, sample_set, sample_rate, None, math.ceil(4.5 * sample_rate))
+    voice = Voice("calibration", inst, program, 0, 1.0, 0.0, notes)
+    wave = render_stem(mechanical(notes), voice, sample_set, dict(timbre) or None, sample_rate, None,
+                       math.ceil(4.5 * sample_rate))  # fmt: skip
     rms = float(np.sqrt(np.mean(wave.astype(np.float64) ** 2)))
     return CALIBRATION_RMS_DB - 20 * math.log10(max(rms, 1e-7))
 
