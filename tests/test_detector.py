@@ -14,7 +14,7 @@ from vimss_cli.errors import VimssError
 def detector_folder(tmp_path_factory):
     from vimss_cli.detector import _ultralytics
 
-    _ultralytics(offline=True)
+    _ultralytics()
     from ultralytics.nn.tasks import DetectionModel
 
     torch.manual_seed(0)
@@ -41,11 +41,55 @@ def test_a_detector_gives_boxes_per_frame(detector_folder):
 def test_a_local_ultralytics_weights_file_counts_persons(tmp_path):
     from vimss_cli.detector import _ultralytics
 
-    yolo = _ultralytics(offline=True).YOLO("yolov8n.yaml")  # 80 classes, random weights
+    yolo = _ultralytics().YOLO("yolov8n.yaml")  # 80 classes, random weights
     yolo.model.names = {**{i: f"thing{i}" for i in range(80)}, 5: "person"}
     yolo.save(tmp_path / "people.pt")
-    detector = load_detector(tmp_path / "people.pt")
+    detector = load_detector(tmp_path / "people.pt", trust_pickle=True)
     assert detector.player_class == 5 and detector.name == "people.pt"
+
+
+class _Planted:
+    """A pickle that, once loaded, leaves a file behind: arbitrary code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pt_detector_is_never_unpickled_without_trust(tmp_path):
+    import pickle
+
+    marker = tmp_path / "code-ran"
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Planted(str(marker))))
+    with pytest.raises(VimssError, match="pickled PyTorch file.*--trust-pickle.*convert-detector"):
+        load_detector(tmp_path / "evil.pt")
+    assert not marker.exists()
+
+
+def test_a_planted_coco_file_in_the_working_folder_is_not_loaded(tmp_path, monkeypatch):
+    import pickle
+
+    from vimss_cli.detector import BUNDLED_DETECTOR
+
+    marker = tmp_path / "code-ran"
+    (tmp_path / "yolo11n.pt").write_bytes(pickle.dumps(_Planted(str(marker))))
+    monkeypatch.chdir(tmp_path)
+    detector = load_detector(download=False)  # the default: vimss' own cache, else the bundled detector
+    assert detector.name == BUNDLED_DETECTOR and not marker.exists()
+
+
+def test_the_cached_coco_file_is_loaded_only_with_the_pinned_digest(tmp_path, monkeypatch):
+    import pickle
+
+    from vimss_cli.detector import coco_weights
+
+    monkeypatch.setenv("VIMSS_CACHE", str(tmp_path / "cache"))
+    cached = tmp_path / "cache" / "detectors" / "yolo11n.pt"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(pickle.dumps(_Planted(str(tmp_path / "code-ran"))))
+    assert coco_weights(download=False) is None and not (tmp_path / "code-ran").exists()
 
 
 def test_detector_errors(tmp_path, detector_folder):
@@ -53,7 +97,7 @@ def test_detector_errors(tmp_path, detector_folder):
         load_detector(tmp_path / "nothing.pt")
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(VimssError, match="cannot load detector"):
-        load_detector(tmp_path / "bad.pt")
+        load_detector(tmp_path / "bad.pt", trust_pickle=True)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "detector.yaml").write_text((detector_folder[0] / "detector.yaml").read_text())
@@ -98,3 +142,19 @@ def test_the_bundled_detector_finds_the_three_players_of_the_example():
     boxes = track.at(0.0)
     assert all(a.x2 <= b.x1 + 4 for a, b in zip(boxes, boxes[1:]))  # three players, left to right
     assert all(b.area > 0.04 * 320 * 180 for b in boxes)  # each a whole figure, not a fragment
+
+
+def test_convert_detector_makes_a_folder_that_loads_without_pickles(tmp_path):
+    from test_cli import assert_one_line_error, vimss
+
+    from vimss_cli.detector import _ultralytics
+
+    yolo = _ultralytics().YOLO("yolov8n.yaml")
+    yolo.model.names = {**{i: f"thing{i}" for i in range(80)}, 0: "person"}
+    yolo.save(tmp_path / "mine.pt")
+    result = vimss("convert-detector", tmp_path / "mine.pt", tmp_path / "mine")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["detector.yaml", "model.safetensors"]
+    assert load_detector(tmp_path / "mine").player_class == 0
+    assert_one_line_error(vimss("convert-detector", tmp_path / "mine.pt", tmp_path / "mine"), "exists")
+    assert_one_line_error(vimss("separate", tmp_path / "x.mp4", "-i", "vn", "--detector", tmp_path / "mine.pt"))

@@ -157,7 +157,7 @@ def visual_model_dir(tmp_path_factory):
 def untrained_detector(tmp_path_factory):
     from vimss_cli.detector import _ultralytics, save_detector
 
-    _ultralytics(offline=True)
+    _ultralytics()
     from ultralytics.nn.tasks import DetectionModel
 
     torch.manual_seed(0)

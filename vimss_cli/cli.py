@@ -135,8 +135,11 @@ def separate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     detector: Annotated[
         Path | None,
-        typer.Option(help="Video: YOLO weights (.pt) or detector folder (default: COCO persons online, else bundled)."),
+        typer.Option(help="Video: detector folder, or YOLO .pt with --trust-pickle (default: COCO persons, else bundled)."),
     ] = None,
+    trust_pickle: Annotated[
+        bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
+    ] = False,
     boxes: Annotated[
         str | None, typer.Option(help='Video: player boxes "x1,y1,x2,y2;..." left to right, instead of detection.')
     ] = None,
@@ -177,7 +180,7 @@ def separate(
         summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
         fixed_boxes = parse_boxes(boxes) if boxes is not None else None
         visual_model = loaded.model.visual
-        find_detector = functools.cache(lambda: load_detector(detector))
+        find_detector = functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle))
         failed = False
         show = not as_json and sys.stderr.isatty()
         for path in inputs:
@@ -242,8 +245,12 @@ def evaluate(
     workers: Annotated[int, typer.Option(help="Processes computing metrics.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     detector: Annotated[
-        Path | None, typer.Option(help="Visual models: YOLO weights or detector folder for pieces without recorded boxes.")
+        Path | None,
+        typer.Option(help="Visual models: detector folder (or .pt with --trust-pickle) for pieces without recorded boxes."),
     ] = None,
+    trust_pickle: Annotated[
+        bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
+    ] = False,
 ) -> None:
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors():
@@ -259,7 +266,7 @@ def evaluate(
         _quiet_hub_logs()
         pieces, skipped = urmp_pieces(data)
         known = manifest_boxes([data])
-        find_detector = functools.cache(lambda: load_detector(detector))
+        find_detector = functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle))
 
         def players(video: Path, count: int) -> PlayerTrack:
             return video_players(video, count, known, find_detector)
@@ -305,6 +312,22 @@ def evaluate(
 
 def _fmt(stat: dict[str, float]) -> str:
     return "–" if not stat["n"] else f"{stat['mean']:.2f} ± {stat['std']:.2f}"
+
+
+@app.command("convert-detector")
+def convert_detector(
+    weights: Annotated[Path, typer.Argument(help="An ultralytics YOLO .pt file you trust (it is unpickled).")],
+    out: Annotated[Path, typer.Argument(help="Detector folder to write (detector.yaml + model.safetensors).")],
+) -> None:
+    """Convert a trusted YOLO .pt once into a detector folder, which loads without unpickling."""
+    with user_errors():
+        from .detector import load_pickled_detector, save_detector
+
+        if out.exists():
+            raise VimssError(f"{out} exists; choose a new folder")
+        found = load_pickled_detector(weights)
+        save_detector(found.yolo.model.float(), out, found.yolo.model.names, found.image_size, half=False)
+        out_console.print(f"{weights} -> {out}/ (use it with --detector {out})", highlight=False)
 
 
 class Layout(str, Enum):

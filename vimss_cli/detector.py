@@ -1,11 +1,14 @@
 """Player detection with ultralytics YOLO.
 
-Default: the COCO person detector (`yolo11n.pt`), which ultralytics downloads for users
-who are online. Offline, the bundled `vimss-players` detector (a YOLO fine-tuned on
-`vimss synth --video` frames, stored as a model YAML plus safetensors: nothing is
-unpickled) is used instead. `--detector` takes a local ultralytics `.pt` file or a
-folder in the bundled format; with a local file no network call is made: ultralytics'
-own online checks, settings sync and runtime installs are switched off before import.
+Default: the COCO person detector (`yolo11n.pt`), downloaded once into vimss' own cache
+(never the working folder, where ultralytics would look first and unpickle whatever is
+there) and checked against a pinned SHA-256 before it is loaded. Without it (offline, or
+a failed check), the bundled `vimss-players` detector (a YOLO fine-tuned on `vimss synth
+--video` frames, stored as a model YAML plus safetensors: nothing is unpickled) is used.
+`--detector` takes a folder in the bundled format; an ultralytics `.pt` file is a pickle,
+which can run any code when loaded, so it is only loaded with `trust_pickle` (the CLI's
+`--trust-pickle`), or converted once by `vimss convert-detector`. ultralytics' own online
+checks, settings sync and runtime installs are always switched off before import.
 """
 
 from __future__ import annotations
@@ -24,18 +27,25 @@ from .errors import VimssError, first_line
 from .players import Box
 
 COCO_WEIGHTS = "yolo11n.pt"
+COCO_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt"
+COCO_SHA256 = "0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1"
+"""The digest published beside the v8.3.0 release file by third parties (it could not be
+checked from this project's offline machines): a file that differs is never loaded."""
+DOWNLOAD_SECONDS = 15.0
+"""The longest the default detector waits for its one-time download before falling back."""
 BUNDLED_DETECTOR = "vimss-players"
 DETECTOR_YAML = "detector.yaml"
 DETECTOR_WEIGHTS = "model.safetensors"
 CONFIDENCE = 0.25
 
 
-def _ultralytics(offline: bool) -> Any:
-    """Import ultralytics with its network habits switched off (all of them when `offline`)."""
+def _ultralytics() -> Any:
+    """Import ultralytics with its network habits switched off: vimss downloads what it needs itself."""
+    from .cache import cache_root
+
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path.home() / ".cache" / "vimss" / "ultralytics"))
-    if offline:
-        os.environ["YOLO_OFFLINE"] = "1"
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_root() / "ultralytics"))
+    os.environ["YOLO_OFFLINE"] = "1"
     import ultralytics
     from ultralytics.utils import SETTINGS
 
@@ -68,32 +78,82 @@ def bundled_detector_dir() -> Path:
     return bundled_dir() / BUNDLED_DETECTOR
 
 
-def load_detector(spec: str | Path | None = None) -> PlayerDetector:
-    """`--detector`: a local weights file or detector folder; by default COCO weights
-    (downloaded by ultralytics when online) or, offline, the bundled detector."""
+def load_detector(spec: str | Path | None = None, *, trust_pickle: bool = False, download: bool = True) -> PlayerDetector:
+    """`--detector`: a detector folder, or a YOLO `.pt` file when `trust_pickle`; by default
+    the COCO person detector from vimss' cache (downloaded once when `download`) or the
+    bundled detector."""
     if spec is not None:
         path = Path(spec).expanduser()
         if path.is_dir():
             return load_detector_folder(path)
         if not path.is_file():
-            raise VimssError(f"detector not found: {path} (a YOLO .pt file or a detector folder)")
-        ultralytics = _ultralytics(offline=True)
-        try:
-            yolo = ultralytics.YOLO(str(path))
-        except Exception as err:  # ultralytics raises many kinds for a bad file
-            raise VimssError(f"cannot load detector {path}: {first_line(err)}") from None
-        return PlayerDetector(yolo, path.name, _person_class(yolo.names), int(yolo.overrides.get("imgsz") or 640))
-    ultralytics = _ultralytics(offline=False)
-    from ultralytics.utils import ONLINE
-
-    if ONLINE:
-        try:
-            return PlayerDetector(ultralytics.YOLO(COCO_WEIGHTS), COCO_WEIGHTS)
-        except Exception as err:
-            print(f"note: {COCO_WEIGHTS} unavailable ({type(err).__name__}); using {BUNDLED_DETECTOR}", file=sys.stderr)
+            raise VimssError(f"detector not found: {path} (a detector folder, or a YOLO .pt file with --trust-pickle)")
+        if not trust_pickle:
+            raise VimssError(f"{path} is a pickled PyTorch file, and loading it runs any code inside it: pass "
+                             f"--trust-pickle if you trust its source, or convert it once with "
+                             f"`vimss convert-detector {path} FOLDER` and pass the folder")  # fmt: skip
+        return load_pickled_detector(path)
+    weights = coco_weights(download)
+    if weights is not None:
+        return PlayerDetector(_ultralytics().YOLO(str(weights)), COCO_WEIGHTS)
     if not bundled_detector_dir().is_dir():
-        raise VimssError(f"no network for {COCO_WEIGHTS} and no bundled detector: pass --detector or --boxes")
+        raise VimssError(f"{COCO_WEIGHTS} could not be downloaded and no bundled detector is installed: pass --boxes")
     return load_detector_folder(bundled_detector_dir())
+
+
+def load_pickled_detector(path: Path) -> PlayerDetector:
+    """An ultralytics `.pt` file: unpickled, so only for files the user trusts."""
+    try:
+        yolo = _ultralytics().YOLO(str(path.resolve()))
+    except Exception as err:  # ultralytics raises many kinds for a bad file
+        raise VimssError(f"cannot load detector {path}: {first_line(err)}") from None
+    return PlayerDetector(yolo, path.name, _person_class(yolo.names), int(yolo.overrides.get("imgsz") or 640))
+
+
+def coco_weights(download: bool = True) -> Path | None:
+    """The COCO person detector in vimss' cache, checked against COCO_SHA256; downloaded
+    once (at most DOWNLOAD_SECONDS, saying so) when missing. None when it cannot be had."""
+    import hashlib
+    import tempfile
+    import threading
+    import urllib.request
+
+    from .cache import cache_root
+
+    path = cache_root() / "detectors" / COCO_WEIGHTS
+
+    def verified(file: Path) -> bool:
+        return file.is_file() and hashlib.sha256(file.read_bytes()).hexdigest() == COCO_SHA256
+
+    if verified(path):
+        return path
+    if not download or os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("VIMSS_OFFLINE") == "1":
+        return None
+    print(f"note: downloading the COCO person detector {COCO_WEIGHTS} (5.6 MB, at most {DOWNLOAD_SECONDS:g} s) "
+          f"into {path.parent}", file=sys.stderr)  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{COCO_WEIGHTS}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            urllib.request.urlretrieve(COCO_URL, tmp)
+        except BaseException as err:  # reported below; the thread must not die silently
+            outcome.append(err)
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    thread.join(DOWNLOAD_SECONDS)
+    ok = not thread.is_alive() and not outcome and verified(Path(tmp))
+    if ok:
+        os.replace(tmp, path)
+        return path
+    why = "timed out" if thread.is_alive() else first_line(outcome[0]) if outcome else "its SHA-256 differs from the pinned one"
+    print(f"note: {COCO_WEIGHTS} unavailable ({why}); using the bundled {BUNDLED_DETECTOR}", file=sys.stderr)
+    if not thread.is_alive():
+        Path(tmp).unlink(missing_ok=True)
+    return None
 
 
 def _person_class(names: dict[int, str]) -> int:
@@ -111,7 +171,7 @@ def load_detector_folder(folder: Path) -> PlayerDetector:
     for needed in (DETECTOR_YAML, DETECTOR_WEIGHTS):
         if not (folder / needed).is_file():
             raise VimssError(f"broken detector folder {folder}: {needed} is missing")
-    ultralytics = _ultralytics(offline=True)
+    ultralytics = _ultralytics()
     import logging
 
     import yaml
@@ -199,7 +259,7 @@ def train_detector(data: Path, out: Path, *, epochs: int, base: str = "yolov8n.y
                    batch: int = 16, workers: int = 2, seed: int = 0) -> Path:  # fmt: skip
     """Train a one-class YOLO on a `detector_dataset` offline and save it in the bundled
     folder format; ultralytics' own run folder goes under `out/ultralytics`."""
-    ultralytics = _ultralytics(offline=True)
+    ultralytics = _ultralytics()
     yolo = ultralytics.YOLO(base)
     yolo.train(data=str(data), epochs=epochs, imgsz=image_size, batch=batch, workers=workers, seed=seed, device="cpu",
                project=str(out.resolve() / "ultralytics"), name="run", exist_ok=True, plots=False, verbose=False,

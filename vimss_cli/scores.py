@@ -133,9 +133,10 @@ def _music21_to_midi(path: Path) -> bytes:
 
 
 def cache_folder() -> Path:
-    """Where read scores are kept: $VIMSS_CACHE, else $XDG_CACHE_HOME/vimss, else ~/.cache/vimss."""
-    root = os.environ.get("VIMSS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vimss"
-    return Path(root) / "scores"
+    """Where read scores are kept (`cache.cache_root()`/scores)."""
+    from .cache import cache_root
+
+    return cache_root() / "scores"
 
 
 def cached_parts(path: Path, time_limit: float = PARSE_SECONDS) -> list[Part]:
