@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
+from .atomic import temporary_beside
 from .errors import VimssError
 
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
@@ -30,6 +30,8 @@ CONTAINER_EXTENSIONS = (".mp4", ".m4a", ".mkv", ".mov", ".webm")
 INPUT_EXTENSIONS = SOUNDFILE_EXTENSIONS + CONTAINER_EXTENSIONS
 
 OUTPUT_FORMATS = ("wav", "flac")
+STEM_EXTENSIONS = ("wav", "flac", "mp3")
+"""Every format a stem has been written in (a new run removes an earlier run's stems in any of them)."""
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 
 
@@ -288,10 +290,8 @@ class AtomicAudioWriter:
     def __init__(self, path: Path, sample_rate: int, channels: int, fmt: str, bit_depth: str) -> None:
         subtype = check_output_format(fmt, bit_depth)
         self.path = path
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._file = sf.SoundFile(tmp, "w", sample_rate, channels, subtype=subtype, format=fmt.upper())
+        self._tmp = temporary_beside(path)
+        self._file = sf.SoundFile(self._tmp, "w", sample_rate, channels, subtype=subtype, format=fmt.upper())
 
     def write(self, block: np.ndarray) -> None:
         """Append a (channels, frames) block."""

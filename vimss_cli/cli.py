@@ -74,6 +74,11 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")
         raise typer.Exit(130) from None
+    except Terminated as stop:
+        import signal
+
+        err_console.print(f"[red]stopped by {signal.Signals(stop.signum).name}[/red]")
+        raise typer.Exit(128 + stop.signum) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as err:
@@ -481,9 +486,24 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON inst
         out_console.print(table)
 
 
-def main() -> None:
-    app()
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every partial output is removed."""
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def main() -> None:
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
+    app()
 
 
 if __name__ == "__main__":

@@ -46,8 +46,13 @@ def _ultralytics() -> Any:
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_root() / "ultralytics"))
     os.environ["YOLO_OFFLINE"] = "1"
-    import ultralytics
-    from ultralytics.utils import SETTINGS
+    import contextlib
+
+    # ultralytics logs (its first-run settings note among them) to the stdout it finds at
+    # import: send that to stderr, so `--json` output stays the only thing on stdout.
+    with contextlib.redirect_stdout(sys.stderr):
+        import ultralytics
+        from ultralytics.utils import SETTINGS
 
     if SETTINGS.get("sync"):
         SETTINGS.update(sync=False)
@@ -114,10 +119,10 @@ def coco_weights(download: bool = True) -> Path | None:
     """The COCO person detector in vimss' cache, checked against COCO_SHA256; downloaded
     once (at most DOWNLOAD_SECONDS, saying so) when missing. None when it cannot be had."""
     import hashlib
-    import tempfile
     import threading
     import urllib.request
 
+    from .atomic import temporary_beside
     from .cache import cache_root
 
     path = cache_root() / "detectors" / COCO_WEIGHTS
@@ -132,8 +137,7 @@ def coco_weights(download: bool = True) -> Path | None:
     print(f"note: downloading the COCO person detector {COCO_WEIGHTS} (5.6 MB, at most {DOWNLOAD_SECONDS:g} s) "
           f"into {path.parent}", file=sys.stderr)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{COCO_WEIGHTS}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
+    tmp = temporary_beside(path)
     outcome: list[BaseException] = []
 
     def fetch() -> None:
@@ -145,14 +149,14 @@ def coco_weights(download: bool = True) -> Path | None:
     thread = threading.Thread(target=fetch, daemon=True)
     thread.start()
     thread.join(DOWNLOAD_SECONDS)
-    ok = not thread.is_alive() and not outcome and verified(Path(tmp))
+    ok = not thread.is_alive() and not outcome and verified(tmp)
     if ok:
         os.replace(tmp, path)
         return path
     why = "timed out" if thread.is_alive() else first_line(outcome[0]) if outcome else "its SHA-256 differs from the pinned one"
     print(f"note: {COCO_WEIGHTS} unavailable ({why}); using the bundled {BUNDLED_DETECTOR}", file=sys.stderr)
     if not thread.is_alive():
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return None
 
 

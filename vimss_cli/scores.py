@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import signal
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -170,12 +168,11 @@ def cached_parts(path: Path, time_limit: float = PARSE_SECONDS) -> list[Part]:
 
 def _save(entry: Path, data: dict) -> None:
     """Write the cache entry atomically; a cache that cannot be written is only a slower run."""
+    from .atomic import write_text
+
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".partial", dir=entry.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, entry)
+        write_text(entry, json.dumps(data))
     except OSError:
         pass
 

@@ -18,14 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 import torch.nn.functional as F
 
-from .audio import AtomicAudioWriter, check_output_format, open_audio, read_ahead, resample_stream, to_model_input
+from .atomic import remove_stale_partials
+from .audio import (
+    STEM_EXTENSIONS,
+    AtomicAudioWriter,
+    check_output_format,
+    open_audio,
+    read_ahead,
+    resample_stream,
+    to_model_input,
+)
 from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
 from .errors import VimssError
 from .family import SeparationModel
-from .instruments import Instrument, index, label_vector, parse_instruments
+from .instruments import INSTRUMENTS, Instrument, index, label_vector, parse_instruments
 from .spectral import istft, stft
 from .waveunet import WaveUNet, stream_waveform
 from .wiener import residual_model, wiener
@@ -375,15 +385,17 @@ def separate_file(
     """
     chosen = _instruments(instruments)
     check_output_format(fmt, bit_depth)
+    names = separator.stem_names(chosen)
     with open_audio(path) as reader:
         info = reader.info
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise VimssError(f"cannot create output folder {out_dir}: {err.strerror or err}") from None
+        remove_stale_partials(out_dir)
         writers: list[AtomicAudioWriter] = []
         try:
-            for name in separator.stem_names(chosen):
+            for name in names:
                 writers.append(AtomicAudioWriter(out_dir / f"{name}.{fmt}", info.sample_rate, info.channels, fmt, bit_depth))
             if on_start is not None:
                 on_start(info.frames)
@@ -394,12 +406,35 @@ def separate_file(
                     written.result()  # one block in flight at most
                     written = pool.submit(_write_stems, writers, out.numpy())
                 written.result()
-        except OSError as err:
+            stems = {name: w.commit() for name, w in zip(names, writers)}
+        except (OSError, RuntimeError) as err:  # soundfile's LibsndfileError is a RuntimeError
             for writer in writers:
                 writer.discard()
-            raise VimssError(f"cannot write to {out_dir}: {err.strerror or err}") from None
+            if isinstance(err, RuntimeError) and not isinstance(err, sf.LibsndfileError):
+                raise
+            raise VimssError(f"cannot write to {out_dir}: {_write_failure(out_dir, err)}") from None
         except BaseException:
             for writer in writers:
                 writer.discard()
             raise
-        return {name: w.commit() for name, w in zip(separator.stem_names(chosen), writers)}
+    _remove_other_stems(out_dir, set(stems.values()))
+    return stems
+
+
+def _write_failure(folder: Path, err: BaseException) -> str:
+    """Why writing failed, in words: libsndfile says only "System error" when the disk is full."""
+    import errno
+    import shutil
+
+    if getattr(err, "errno", None) == errno.ENOSPC or shutil.disk_usage(folder).free < 1 << 20:
+        return "no space left on device"
+    return getattr(err, "strerror", None) or str(err)
+
+
+def _remove_other_stems(folder: Path, keep: set[Path]) -> None:
+    """Stems an earlier run wrote to this track's folder (other instruments or formats) go,
+    so the folder holds one separation that adds up to the input; other files stay."""
+    names = {*(i.abbr for i in INSTRUMENTS), "residual", *(f"no_{i.abbr}" for i in INSTRUMENTS)}
+    for candidate in folder.iterdir():
+        if candidate.suffix.lstrip(".") in STEM_EXTENSIONS and candidate.stem in names and candidate not in keep:
+            candidate.unlink(missing_ok=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import augment, performance, physical
+from . import atomic, augment, performance, physical
 from .errors import VimssError
 from .figures import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 from .instruments import INSTRUMENTS, Instrument, instrument
@@ -555,9 +555,7 @@ def _record_path(out: Path, index: int) -> Path:
 
 def _write_json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(data, indent=1) + "\n")
 
 
 @dataclass

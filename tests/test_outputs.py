@@ -1,0 +1,91 @@
+"""What `vimss separate` leaves on disk: permissions, leftovers of earlier or killed runs, a full disk."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from test_cli import ROOT, assert_one_line_error, vimss
+
+from vimss_cli.atomic import remove_stale_partials, temporary_beside
+
+
+def test_stems_get_the_permissions_of_the_umask(tmp_path, model_dir, mix_wav):
+    old = os.umask(0o022)
+    try:
+        result = vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "sep")
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    stems = list((tmp_path / "sep").rglob("*.wav"))
+    assert stems and all(p.stat().st_mode & 0o777 == 0o644 for p in stems)
+
+
+def test_a_new_run_replaces_the_stems_of_an_earlier_one(tmp_path, model_dir, mix_wav):
+    out = tmp_path / "sep"
+    assert vimss("separate", mix_wav, "-i", "vn,va,vc", "-m", model_dir, "-o", out, "--residual").exit_code == 0
+    folder = next(out.glob("*/quartet"))
+    (folder / "notes.txt").write_text("mine")
+    assert vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", out).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "vc.wav", "vn.wav"]  # va, residual gone
+
+
+def test_partial_files_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    target = tmp_path / "vn.wav"
+    mine = temporary_beside(target)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".vn.wav.{dead.pid}-abc123.partial"
+    stale.write_bytes(b"\0" * 100)
+    other = tmp_path / ".someone-else.partial"
+    other.write_bytes(b"")
+    assert remove_stale_partials(tmp_path) == [stale]
+    assert mine.exists() and other.exists() and not stale.exists()
+
+
+def test_sigterm_mid_run_leaves_no_partial_files(tmp_path, model_dir):
+    long_input = tmp_path / "long.wav"
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    sf.write(long_input, (0.1 * rng.standard_normal((22050 * 600, 1))).astype(np.float32), 22050)
+    out = tmp_path / "sep"
+    child = subprocess.Popen([sys.executable, "-m", "vimss_cli", "separate", str(long_input), "-i", "vn,vc", "-m",
+                              str(model_dir), "-o", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(out.rglob(".*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(out.rglob(".*.partial")), "the run never started writing"
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode != 0 and "Traceback" not in stderr
+    assert not [p for p in out.rglob("*") if p.is_file()]  # neither stems nor partial files
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a tiny tmpfs (root only)")
+def test_a_full_disk_is_named(tmp_path, model_dir, mix_wav):
+    out = tmp_path / "full"
+    out.mkdir()
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    script = (f"mount -t tmpfs -o size=64k tmpfs {out} && exec {sys.executable} -m vimss_cli separate {mix_wav} "
+              f"-i vn,vc -m {model_dir} -o {out}")  # fmt: skip
+    run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no space left on device" in lines[0] and str(out) in lines[0], run.stderr
+
+
+def test_unwritable_output_is_still_one_line(tmp_path, model_dir, mix_wav):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", blocker / "x"), "cannot create")
+
+
+def test_ignores_other_files_named_like_partials(tmp_path):
+    (tmp_path / "plain.partial").write_text("")
+    assert remove_stale_partials(tmp_path) == [] and Path(tmp_path / "plain.partial").exists()
