@@ -89,3 +89,52 @@ def test_unwritable_output_is_still_one_line(tmp_path, model_dir, mix_wav):
 def test_ignores_other_files_named_like_partials(tmp_path):
     (tmp_path / "plain.partial").write_text("")
     assert remove_stale_partials(tmp_path) == [] and Path(tmp_path / "plain.partial").exists()
+
+
+def _write(path: Path, wave) -> Path:
+    sf.write(path, wave.T, 22050, subtype="FLOAT")
+    return path
+
+
+def test_non_finite_input_is_refused_before_any_work(tmp_path, model_dir):
+    from conftest import harmonic_mix
+
+    wave = harmonic_mix(22050, 3.0, 2)
+    wave[1, 22050 * 2] = float("nan")
+    result = vimss("separate", _write(tmp_path / "nan.wav", wave), "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "o")
+    assert_one_line_error(result, "NaN or infinite samples", "2.00 s")
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").rglob("*.wav"))
+
+
+@pytest.mark.parametrize("mode", ["rescale", "clamp"])
+def test_input_beyond_full_scale_is_rescaled_or_clamped_with_a_warning(tmp_path, model_dir, mode):
+    import numpy as np
+    from conftest import harmonic_mix
+
+    loud = _write(tmp_path / "loud.wav", 50 * harmonic_mix(22050, 3.0, 1) / 0.4)  # peaks at 50x full scale
+    result = vimss("separate", loud, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / mode, "--clip-mode", mode,
+                   "--residual")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "50.00x full scale" in result.stderr
+    stems = [sf.read(p)[0] for p in sorted((tmp_path / mode).rglob("*.wav"))]
+    clipped = np.mean([np.mean(np.abs(s) >= 0.9999) for s in stems])
+    if mode == "rescale":
+        assert clipped < 1e-3 and "-34.0 dB" in result.stderr
+        # The stems still add up to the (scaled) input.
+        total = np.sum(stems, axis=0)
+        reference = sf.read(loud)[0] / 50.0
+        assert np.abs(total - reference).max() < 2e-3
+    else:
+        assert clipped > 0.1 and "clipped" in result.stderr
+
+
+def test_float_output_keeps_the_level_of_a_loud_input(tmp_path, model_dir):
+    import numpy as np
+    from conftest import harmonic_mix
+
+    loud = _write(tmp_path / "loud.wav", 5 * harmonic_mix(22050, 2.0, 1) / 0.4)
+    result = vimss("separate", loud, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "f", "--bit-depth", "32f",
+                   "--residual")  # fmt: skip
+    assert result.exit_code == 0 and "warning" not in result.stderr
+    total = np.sum([sf.read(p)[0] for p in (tmp_path / "f").rglob("*.wav")], axis=0)
+    assert np.abs(total - sf.read(loud)[0]).max() < 1e-3

@@ -186,6 +186,27 @@ def open_audio(path: str | os.PathLike[str]) -> AudioReader:
     return SoundFileReader(path) if ext in SOUNDFILE_EXTENSIONS else ContainerReader(path)
 
 
+CLIP_MODES = ("rescale", "clamp")
+
+
+def input_peak(path: str | os.PathLike[str], block_frames: int = 1 << 18) -> float:
+    """The input's largest absolute sample, read once before separating: NaN or infinite
+    samples are refused here (they would turn every stem into full-scale noise)."""
+    peak = 0.0
+    done = 0
+    with open_audio(path) as reader:
+        for block in reader.blocks(block_frames):
+            finite = np.isfinite(block)
+            if not finite.all():
+                first = int(np.flatnonzero(~finite.all(axis=0))[0]) + done
+                raise VimssError(f"{path}: has NaN or infinite samples (the first at {first / reader.info.sample_rate:.2f} s);"
+                                 " repair the file first")  # fmt: skip
+            if block.size:
+                peak = max(peak, float(np.abs(block).max()))
+            done += block.shape[-1]
+    return peak
+
+
 def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """The whole file as (channels, frames) float32 and its sample rate."""
     with open_audio(path) as reader:
@@ -292,9 +313,19 @@ class AtomicAudioWriter:
         self.path = path
         self._tmp = temporary_beside(path)
         self._file = sf.SoundFile(self._tmp, "w", sample_rate, channels, subtype=subtype, format=fmt.upper())
+        self._integer = subtype != "FLOAT"
+        self.clipped = 0
+        """Samples beyond full scale that integer output clamped."""
+        self.samples = 0
 
     def write(self, block: np.ndarray) -> None:
-        """Append a (channels, frames) block."""
+        """Append a (channels, frames) block (clamped to full scale for integer output)."""
+        self.samples += block.size
+        if self._integer:
+            over = np.abs(block) > 1.0
+            if over.any():
+                self.clipped += int(over.sum())
+                block = np.clip(block, -1.0, 1.0)
         self._file.write(np.ascontiguousarray(block.T))
 
     def commit(self) -> Path:

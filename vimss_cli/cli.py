@@ -52,6 +52,11 @@ class BitDepth(str, Enum):
     b32f = "32f"
 
 
+class ClipMode(str, Enum):
+    rescale = "rescale"
+    clamp = "clamp"
+
+
 class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -137,6 +142,9 @@ def separate(
     residual: Annotated[bool, typer.Option("--residual", help="Also write the input minus all stems.")] = False,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
     bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,
+    clip_mode: Annotated[
+        ClipMode, typer.Option(help="Input beyond full scale, integer output: rescale the stems to fit, or clamp them.")
+    ] = ClipMode.rescale,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     detector: Annotated[
         Path | None,
@@ -211,6 +219,9 @@ def separate(
                         on_start=lambda frames, t=task: progress.update(t, total=frames),
                         on_progress=lambda done, t=task: progress.update(t, completed=done),
                         visual=visual,
+                        clip_mode=clip_mode.value,
+                        on_warning=lambda message: err_console.print(f"[yellow]warning:[/yellow] {message}",
+                                                                     highlight=False, soft_wrap=True),
                     )
                 except VimssError as err:
                     failed = True

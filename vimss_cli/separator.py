@@ -24,9 +24,11 @@ import torch.nn.functional as F
 
 from .atomic import remove_stale_partials
 from .audio import (
+    CLIP_MODES,
     STEM_EXTENSIONS,
     AtomicAudioWriter,
     check_output_format,
+    input_peak,
     open_audio,
     read_ahead,
     resample_stream,
@@ -377,15 +379,32 @@ def separate_file(
     on_progress: Callable[[int], None] | None = None,
     block_seconds: float = 30.0,
     visual: VisualSource | None = None,
+    clip_mode: str = "rescale",
+    on_warning: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Separate one file into `<out_dir>/<stem>.<fmt>`, streaming from input to output.
 
     Stems go to hidden temporary files and are renamed into place only when all are
-    complete: an error leaves no partial output.
+    complete: an error leaves no partial output. The input is read once first: NaN or
+    infinite samples are refused, and an input beyond full scale is, for integer output,
+    scaled down to fit (`clip_mode` "rescale", as Demucs) or its stems clamped ("clamp");
+    `on_warning` hears about either.
     """
     chosen = _instruments(instruments)
     check_output_format(fmt, bit_depth)
+    if clip_mode not in CLIP_MODES:
+        raise VimssError(f"unknown clip mode '{clip_mode}' (choose {' or '.join(CLIP_MODES)})")
     names = separator.stem_names(chosen)
+    warn = on_warning or (lambda message: None)
+    peak = input_peak(path)
+    gain = 1.0
+    if peak > 1.0 and bit_depth != "32f":
+        if clip_mode == "rescale":
+            gain = 1.0 / peak
+            warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: its stems are scaled by {20 * math.log10(gain):.1f} dB "
+                 f"to fit {bit_depth}-bit output (--clip-mode clamp clips instead, --bit-depth 32f keeps the level)")  # fmt: skip
+        else:
+            warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: stems beyond full scale are clipped (--clip-mode clamp)")
     with open_audio(path) as reader:
         info = reader.info
         try:
@@ -400,6 +419,8 @@ def separate_file(
             if on_start is not None:
                 on_start(info.frames)
             blocks = read_ahead(reader.blocks(max(1, round(block_seconds * info.sample_rate))))
+            if gain != 1.0:
+                blocks = (block * np.float32(gain) for block in blocks)
             with ThreadPoolExecutor(max_workers=1) as pool:  # stems are written while the next block separates
                 written: Future = pool.submit(lambda: None)
                 for out in separator.stream(blocks, info.sample_rate, chosen, on_progress, visual):
@@ -417,6 +438,10 @@ def separate_file(
             for writer in writers:
                 writer.discard()
             raise
+    clipped = sum(w.clipped for w in writers)
+    if clipped:
+        share = 100 * clipped / max(1, sum(w.samples for w in writers))
+        warn(f"{clipped} stem samples ({share:.2g}%) were beyond full scale and clipped")
     _remove_other_stems(out_dir, set(stems.values()))
     return stems
 
