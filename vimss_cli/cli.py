@@ -63,6 +63,11 @@ class DeviceChoice(str, Enum):
     cuda = "cuda"
 
 
+def warn(message: str) -> None:
+    """A warning line on stderr: the run goes on."""
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+
+
 def print_error(err: BaseException) -> None:
     """The one-line form every user-facing error takes on stderr."""
     err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
@@ -140,6 +145,12 @@ def separate(
     overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 2,
     residual: Annotated[bool, typer.Option("--residual", help="Also write the input minus all stems.")] = False,
+    stems: Annotated[
+        str | None, typer.Option(help="Which of the instruments that play to write, e.g. vn,vc (default: all).")
+    ] = None,
+    two_stems: Annotated[
+        str | None, typer.Option(help="Write only this instrument and no_<it> (the rest), as Demucs' --two-stems.")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
     bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,
     clip_mode: Annotated[
@@ -179,6 +190,13 @@ def separate(
         _quiet_hub_logs()
         chosen = parse_instruments(instruments)
         check_output_format(fmt.value, bit_depth.value)
+        picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
+        written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
+        alone = parse_instruments(two_stems)[0].abbr if two_stems else None
+        if alone is None and len(chosen) == 1 and stems is None:
+            alone = chosen[0].abbr
+            warn(f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
+                 f"written, as --two-stems {alone}; name every instrument that plays for a stem each")
         loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
         dev = to_device(loaded, device.value)
         separator = Separator(
@@ -220,8 +238,9 @@ def separate(
                         on_progress=lambda done, t=task: progress.update(t, completed=done),
                         visual=visual,
                         clip_mode=clip_mode.value,
-                        on_warning=lambda message: err_console.print(f"[yellow]warning:[/yellow] {message}",
-                                                                     highlight=False, soft_wrap=True),
+                        on_warning=warn,
+                        stems=written,
+                        two_stems=alone,
                     )
                 except VimssError as err:
                     failed = True

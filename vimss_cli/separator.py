@@ -11,6 +11,7 @@ not grow with the input's length.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -381,6 +382,8 @@ def separate_file(
     visual: VisualSource | None = None,
     clip_mode: str = "rescale",
     on_warning: Callable[[str], None] | None = None,
+    stems: list[str] | None = None,
+    two_stems: str | None = None,
 ) -> dict[str, Path]:
     """Separate one file into `<out_dir>/<stem>.<fmt>`, streaming from input to output.
 
@@ -389,12 +392,22 @@ def separate_file(
     infinite samples are refused, and an input beyond full scale is, for integer output,
     scaled down to fit (`clip_mode` "rescale", as Demucs) or its stems clamped ("clamp");
     `on_warning` hears about either.
+
+    `instruments` are those that play; `stems` picks which of them (or "residual") to
+    write. `two_stems` writes that instrument and `no_<it>` (the input minus it, so the
+    two add up to the input), separating against a residual source: what the model does
+    not hear as a named instrument stays out of the stem.
     """
     chosen = _instruments(instruments)
     check_output_format(fmt, bit_depth)
     if clip_mode not in CLIP_MODES:
         raise VimssError(f"unknown clip mode '{clip_mode}' (choose {' or '.join(CLIP_MODES)})")
-    names = separator.stem_names(chosen)
+    if two_stems is not None:
+        separator = copy.copy(separator)
+        separator.residual = True
+    computed = separator.stem_names(chosen)
+    pick = _stem_picker(computed, stems, two_stems)
+    names = pick.names
     warn = on_warning or (lambda message: None)
     peak = input_peak(path)
     gain = 1.0
@@ -425,7 +438,7 @@ def separate_file(
                 written: Future = pool.submit(lambda: None)
                 for out in separator.stream(blocks, info.sample_rate, chosen, on_progress, visual):
                     written.result()  # one block in flight at most
-                    written = pool.submit(_write_stems, writers, out.numpy())
+                    written = pool.submit(_write_stems, writers, pick(out).numpy())
                 written.result()
             stems = {name: w.commit() for name, w in zip(names, writers)}
         except (OSError, RuntimeError) as err:  # soundfile's LibsndfileError is a RuntimeError
@@ -444,6 +457,34 @@ def separate_file(
         warn(f"{clipped} stem samples ({share:.2g}%) were beyond full scale and clipped")
     _remove_other_stems(out_dir, set(stems.values()))
     return stems
+
+
+@dataclass(frozen=True)
+class _StemPicker:
+    """Which of the computed stems are written, and how (a two-stems "no_<inst>" is the sum of the others)."""
+
+    names: list[str]
+    rows: list[int]
+    complement: int | None
+
+    def __call__(self, out: torch.Tensor) -> torch.Tensor:
+        if self.complement is not None:
+            keep = out[self.complement]
+            return torch.stack([keep, out.sum(0) - keep])
+        return out if len(self.rows) == out.shape[0] else out[self.rows]
+
+
+def _stem_picker(computed: list[str], stems: list[str] | None, two_stems: str | None) -> _StemPicker:
+    if two_stems is not None:
+        if two_stems not in computed:
+            raise VimssError(f"--two-stems {two_stems}: not among the instruments that play ({', '.join(computed[:-1])})")
+        return _StemPicker([two_stems, f"no_{two_stems}"], [], computed.index(two_stems))
+    if stems is None:
+        return _StemPicker(computed, list(range(len(computed))), None)
+    unknown = [s for s in stems if s not in computed]
+    if unknown:
+        raise VimssError(f"--stems {unknown[0]}: not among the stems separated ({', '.join(computed)})")
+    return _StemPicker(list(stems), [computed.index(s) for s in stems], None)
 
 
 def _write_failure(folder: Path, err: BaseException) -> str:

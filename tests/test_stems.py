@@ -1,0 +1,45 @@
+"""Which stems `vimss separate` writes: --stems, --two-stems, and one named instrument."""
+
+import numpy as np
+import soundfile as sf
+from test_cli import ROOT, assert_one_line_error, vimss
+
+DUET = ROOT / "examples" / "duet.flac"  # violin and cello
+
+
+def _read(folder, name):
+    return sf.read(folder / f"{name}.wav")[0]
+
+
+def test_one_named_instrument_is_separated_from_the_rest_not_given_the_mix(tmp_path):
+    result = vimss("separate", DUET, "-i", "vn", "-o", tmp_path, "--bit-depth", "32f")
+    assert result.exit_code == 0, result.output
+    assert "warning: only vn is named" in result.stderr and "--two-stems vn" in result.stderr
+    folder = tmp_path / "vimss-labels" / "duet"
+    assert sorted(p.name for p in folder.iterdir()) == ["no_vn.wav", "vn.wav"]
+    mix = sf.read(DUET)[0]
+    vn, rest = _read(folder, "vn"), _read(folder, "no_vn")
+    np.testing.assert_allclose(vn + rest, mix, atol=1e-5)  # the two add up to the input
+    assert np.corrcoef(vn.ravel(), mix.ravel())[0, 1] < 0.95  # was 0.9997: the mix itself
+
+
+def test_two_stems_with_every_player_named(tmp_path):
+    result = vimss("separate", DUET, "-i", "vn,vc", "--two-stems", "violin", "-o", tmp_path, "--bit-depth", "32f")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "vimss-labels" / "duet"
+    assert sorted(p.name for p in folder.iterdir()) == ["no_vn.wav", "vn.wav"]
+    np.testing.assert_allclose(_read(folder, "vn") + _read(folder, "no_vn"), sf.read(DUET)[0], atol=1e-5)
+
+
+def test_stems_writes_only_the_ones_asked_for(tmp_path):
+    assert vimss("separate", DUET, "-i", "vn,vc", "-o", tmp_path / "all").exit_code == 0
+    result = vimss("separate", DUET, "-i", "vn,vc", "--stems", "cello", "-o", tmp_path / "some")
+    assert result.exit_code == 0, result.output
+    some = tmp_path / "some" / "vimss-labels" / "duet"
+    assert [p.name for p in some.iterdir()] == ["vc.wav"]
+    np.testing.assert_array_equal(_read(some, "vc"), _read(tmp_path / "all" / "vimss-labels" / "duet", "vc"))
+
+
+def test_stem_choices_outside_what_plays_are_errors(tmp_path):
+    assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "--two-stems", "va", "-o", tmp_path), "--two-stems va")
+    assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "--stems", "residual", "-o", tmp_path), "--stems residual")
