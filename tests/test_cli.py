@@ -125,7 +125,7 @@ def bad_inputs(tmp_path):
 )
 def test_bad_input_files(tmp_path, bad_inputs, model_dir, name, needle):
     out = tmp_path / "sep"
-    result = vimss("separate", bad_inputs / name, "-i", "vn", "-m", model_dir, "-o", out)
+    result = vimss("separate", bad_inputs / name, "-i", "vn,vc", "-m", model_dir, "-o", out)
     assert_one_line_error(result, needle, name)
     assert not any(p.is_file() for p in out.rglob("*")) if out.exists() else True
 
@@ -135,8 +135,8 @@ def test_bad_input_files(tmp_path, bad_inputs, model_dir, name, needle):
     [
         (["-i", "vn,violin"], "'vn' is given more than once"),
         (["-i", "vn,celo"], "unknown instrument 'celo'; did you mean cello"),
-        (["-i", "vn", "--format", "flac", "--bit-depth", "32f"], "flac cannot hold 32-bit float"),
-        (["-i", "vn", "--overlap", "9"], "--overlap must be between"),
+        (["-i", "vn,vc", "--format", "flac", "--bit-depth", "32f"], "flac cannot hold 32-bit float"),
+        (["-i", "vn,vc", "--overlap", "9"], "--overlap must be between"),
     ],
 )
 def test_bad_options(model_dir, mix_wav, args, needle, tmp_path):
@@ -147,22 +147,22 @@ def test_bad_options(model_dir, mix_wav, args, needle, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
 def test_cuda_without_a_gpu(model_dir, mix_wav):
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-d", "cuda"), "no CUDA GPU")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-d", "cuda"), "no CUDA GPU")
 
 
 def test_broken_checkpoint_through_the_cli(model_dir, mix_wav, tmp_path):
     (model_dir / "model.safetensors").write_bytes(b"garbage")
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir), "model.safetensors")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir), "model.safetensors")
 
 
 def test_unknown_model_name(mix_wav, tmp_path):
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", "not a model"), "unknown model 'not a model'")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn,vc", "-m", "not a model"), "unknown model 'not a model'")
 
 
 def test_unwritable_output_folder(tmp_path, model_dir, mix_wav):
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
-    result = vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", blocker)
+    result = vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", blocker)
     assert_one_line_error(result, "cannot create output folder")
     assert blocker.read_text() == "x"
 
@@ -171,17 +171,17 @@ def test_unwritable_output_folder(tmp_path, model_dir, mix_wav):
 def test_read_only_output_folder(tmp_path, model_dir, mix_wav):
     locked = tmp_path / "locked"
     locked.mkdir(0o500)
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", locked), "locked")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", locked), "locked")
 
 
 def test_console_script_runs_as_a_process(tmp_path, model_dir, mix_wav):
     """The installed entry point, as a user types it (no traceback on errors either)."""
     exe = Path(sys.executable).parent / "vimss"
-    ok = subprocess.run([exe, "separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", tmp_path / "o"],
+    ok = subprocess.run([exe, "separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "o"],
                         capture_output=True, text=True)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "o" / "tiny-labels" / "quartet" / "vn.wav").is_file()
-    bad = subprocess.run([exe, "separate", tmp_path / "nope.wav", "-i", "vn", "-m", model_dir],
+    bad = subprocess.run([exe, "separate", tmp_path / "nope.wav", "-i", "vn,vc", "-m", model_dir],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.strip() == f"error: input not found: {tmp_path / 'nope.wav'}"
 
@@ -199,7 +199,7 @@ def test_bundled_default_model_is_used_without_model_option(monkeypatch, tmp_pat
     listed = vimss("models", "--json")
     assert [e["name"] for e in json.loads(listed.stdout) if e["source"] == "bundled"] == [DEFAULT_MODEL]
     assert "(default)" in vimss("models").stdout
-    result = vimss("separate", mix_wav, "-i", "vn", "-o", tmp_path / "out", "--json")
+    result = vimss("separate", mix_wav, "-i", "vn,vc", "-o", tmp_path / "out", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["source"] == "bundled"
     assert (tmp_path / "out" / DEFAULT_MODEL / "quartet" / "vn.wav").is_file()

@@ -157,4 +157,4 @@ def test_convert_detector_makes_a_folder_that_loads_without_pickles(tmp_path):
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["detector.yaml", "model.safetensors"]
     assert load_detector(tmp_path / "mine").player_class == 0
     assert_one_line_error(vimss("convert-detector", tmp_path / "mine.pt", tmp_path / "mine"), "exists")
-    assert_one_line_error(vimss("separate", tmp_path / "x.mp4", "-i", "vn", "--detector", tmp_path / "mine.pt"))
+    assert_one_line_error(vimss("separate", tmp_path / "x.mp4", "-i", "vn,vc", "--detector", tmp_path / "mine.pt"))

@@ -60,7 +60,7 @@ def test_models_lists_cached_hub_models(cache):
 
 
 def test_empty_cache_offline_is_a_clear_error(tmp_path, mix_wav):
-    result = run_vimss("separate", mix_wav, "-i", "vn", "-m", "chamber/absent", cache=tmp_path / "none")
+    result = run_vimss("separate", mix_wav, "-i", "vn,vc", "-m", "chamber/absent", cache=tmp_path / "none")
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "error: model chamber/absent is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
@@ -68,7 +68,7 @@ def test_empty_cache_offline_is_a_clear_error(tmp_path, mix_wav):
 
 
 def test_unknown_revision_offline_is_a_clear_error(cache, mix_wav):
-    result = run_vimss("separate", mix_wav, "-i", "vn", "-m", "chamber/tiny-labels@v9", cache=cache)
+    result = run_vimss("separate", mix_wav, "-i", "vn,vc", "-m", "chamber/tiny-labels@v9", cache=cache)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: model chamber/tiny-labels@v9 is not in the Hugging Face cache")
 

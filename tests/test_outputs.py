@@ -83,7 +83,7 @@ def test_a_full_disk_is_named(tmp_path, model_dir, mix_wav):
 def test_unwritable_output_is_still_one_line(tmp_path, model_dir, mix_wav):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn", "-m", model_dir, "-o", blocker / "x"), "cannot create")
+    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", blocker / "x"), "cannot create")
 
 
 def test_ignores_other_files_named_like_partials(tmp_path):

@@ -109,7 +109,7 @@ def test_a_decode_error_midway_leaves_no_output(tmp_path):
         assert reader.info.frames == 44100 * 20  # the header still promises the whole file
     with pytest.raises(VimssError, match="cut.flac"):
         separate_file(Separator(tiny_model(), wiener_iterations=0), path, tmp_path / "out", "vn", block_seconds=2)
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # found while the input is read first, before any output
 
 
 def test_instruments_as_a_string_names_or_instruments_give_the_same_stems():

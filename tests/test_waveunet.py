@@ -153,7 +153,7 @@ def test_a_saved_wave_unet_loads_to_the_same_outputs(tmp_path):
     with torch.inference_mode():
         torch.testing.assert_close(loaded(mix, labels), model(mix, labels))
     (tmp_path / "wave" / "model.safetensors").write_bytes(b"broken")
-    assert_one_line_error(vimss("separate", "x.wav", "-i", "vn", "-m", str(tmp_path / "wave")))
+    assert_one_line_error(vimss("separate", "x.wav", "-i", "vn,vc", "-m", str(tmp_path / "wave")))
 
 
 @pytest.mark.parametrize("samples", [5, 900, 20000])  # shorter than a window's context, about one window, many
