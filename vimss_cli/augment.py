@@ -66,11 +66,13 @@ def _r(values: list[float]) -> list[float]:
 def record(stem: np.ndarray, draws: dict, sample_rate: int, steps: tuple[str, ...]) -> np.ndarray:
     """`stem` (frames,) float32 as recorded with the chain's enabled steps, same length."""
     out = stem.astype(np.float32)
+    if float(np.abs(out).max(initial=0.0)) < 1e-6:  # a silent part stays silent (no noise floor of its own)
+        return out
     if "room" in steps:
         out = in_room(out, draws["room"], sample_rate)
-    board = []
-    from pedalboard import Compressor, HighShelfFilter, LowShelfFilter, PeakFilter, Pedalboard
+    from pedalboard import Compressor, HighShelfFilter, LowShelfFilter, PeakFilter, Pedalboard, Plugin
 
+    board: list[Plugin] = []
     if "eq" in steps:
         eq = draws["eq"]
         board += [LowShelfFilter(eq["low_shelf"]["hz"], eq["low_shelf"]["db"]),

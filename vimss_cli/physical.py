@@ -117,7 +117,9 @@ def draw_timbre(rng: random.Random, instrument: str) -> dict:
     if family == "clarinet":
         return {"family": family, "stiffness": round(rng.uniform(-0.45, -0.2), 3), "noise": round(rng.uniform(0.1, 0.25), 3)}
     if family == "reed":
-        return {"family": family, "stiffness": rng.randint(40, 100), "aperture": rng.randint(30, 90)}
+        # STK's saxophone sounds in a band of stiffness + aperture (about 100-130 of 127 each); outside it, silence.
+        stiffness = rng.randint(50, 80)
+        return {"family": family, "stiffness": stiffness, "aperture": rng.randint(max(30, 100 - stiffness), min(64, 130 - stiffness))}
     return {"family": family, "ratio": 1, "index": round(rng.uniform(2.5, 5.0), 2)}
 
 

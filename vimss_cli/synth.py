@@ -356,6 +356,9 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
             stem *= 10 ** (calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate) / 20)
         if chain is not None:
             stem = augment.record(stem, chain, settings.sample_rate, steps)
+        if not np.isfinite(stem).all():
+            where = f"{voice.instrument} on {Path(sample_set).name}"
+            return RenderedItem(index, {**record, "skipped": f"rendering gave non-finite samples ({where})"}, {})
         stems.append(stem)
     record.update(soundfont=Path(soundfont).name, reverb=None if "room" in steps else [round(x, 3) for x in reverb],
                   seconds=frames / settings.sample_rate)  # fmt: skip
