@@ -241,3 +241,13 @@ def test_physical_models_render_as_a_sample_set(tmp_path):
     stems = [sf.read(p, dtype="int16")[0].astype(np.int32) for i in piece.instruments for p in piece.sources[i]]
     np.testing.assert_array_equal(mix, np.sum(stems, axis=0))
     assert all(np.abs(s).max() > 300 for s in stems)
+
+
+@pytest.mark.parametrize("inst", ["ob", "bn", "sax"])
+def test_every_drawn_reed_sounds(inst):
+    low, high = instrument(inst).pitch_range
+    for seed in range(12):
+        timbre = physical.draw_timbre(random.Random(seed), inst)
+        note = mechanical((Note(0.0, 0.8, (low + high) // 2, 100),))
+        wave = physical.render_part(note, inst, timbre, SR, SR)
+        assert np.isfinite(wave).all() and 20 * np.log10(np.sqrt(np.mean(wave**2))) > -30, timbre
