@@ -205,3 +205,27 @@ def test_bundled_default_model_is_used_without_model_option(monkeypatch, tmp_pat
     assert (tmp_path / "out" / DEFAULT_MODEL / "quartet" / "vn.wav").is_file()
     # and by name
     assert vimss("separate", mix_wav, "-i", "vc", "-m", DEFAULT_MODEL, "-o", tmp_path / "out").exit_code == 0
+
+
+def test_json_output_carries_a_fatal_error(tmp_path, mix_wav):
+    result = vimss("separate", mix_wav, "-i", "vn,vc", "-m", "not a model", "--json", "-o", tmp_path)
+    assert result.exit_code == 1
+    assert "unknown model 'not a model'" in json.loads(result.stdout)["error"]
+
+
+def test_help_version_and_list_models(tmp_path):
+    short = vimss("separate", "-h")
+    assert short.exit_code == 0 and "separate [OPTIONS] INPUTS..." in short.stdout
+    assert "<bool>" not in short.stdout and "{inputs}" not in short.stdout
+    assert "Where the network runs" in short.stdout and "5.944" in short.stdout
+    from vimss_cli import __version__
+
+    assert vimss("--version").stdout.strip() == f"vimss {__version__}"
+    assert "vimss-labels" in vimss("--list-models").stdout
+
+
+def test_the_package_and_the_cli_import_without_torch():
+    code = ("import sys, vimss_cli, vimss_cli.cli; heavy = {'torch', 'torchvision', 'torchaudio', 'ultralytics', 'av'}; "
+            "print(sorted(heavy & set(sys.modules)))")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -1,29 +1,45 @@
 """VIMSS: conditioned music source separation (labels and video as side information).
 
 The Python API: `load_model` resolves a checkpoint, `Separator` separates waveforms,
-`separate_file` streams a file into stem files.
+`separate_file` streams a file into stem files. Importing the package is light (no
+torch): each name is imported on first use, so `vimss --help` starts at once.
 """
 
-from .checkpoints import load_model, save_pretrained
-from .config import ModelConfig
-from .errors import VimssError
-from .family import SeparationModel, build_model
-from .instruments import INSTRUMENTS, parse_instruments
-from .separator import Separator, separate_file
-from .unet import ConditionedUNet
-from .waveunet import WaveUNet
+from __future__ import annotations
 
-__all__ = [
-    "INSTRUMENTS",
-    "ConditionedUNet",
-    "ModelConfig",
-    "SeparationModel",
-    "Separator",
-    "VimssError",
-    "WaveUNet",
-    "build_model",
-    "load_model",
-    "parse_instruments",
-    "save_pretrained",
-    "separate_file",
-]
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("vimss")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
+_WHERE = {
+    "INSTRUMENTS": "instruments",
+    "ConditionedUNet": "unet",
+    "ModelConfig": "config",
+    "SeparationModel": "family",
+    "Separator": "separator",
+    "VimssError": "errors",
+    "WaveUNet": "waveunet",
+    "build_model": "family",
+    "load_model": "checkpoints",
+    "parse_instruments": "instruments",
+    "save_pretrained": "checkpoints",
+    "separate_file": "separator",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'vimss_cli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -18,20 +19,63 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperCommand
 
-from .constants import WIENER_ITERATIONS
+from .constants import DEFAULT_SEGMENT, WIENER_ITERATIONS
 from .errors import VimssError
+
+class VimssCommand(TyperCommand):
+    """Help as a user reads it: flags without a `<bool>` value, usage as INPUTS... not {inputs}...."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), piece) for piece in super().collect_usage_pieces(ctx)]
+
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="VIMSS: separate chamber-music recordings and videos into one stem per instrument.",
 )
+command = functools.partial(app.command, cls=VimssCommand)
+
+
+@app.callback(invoke_without_command=True)
+def _top(
+    ctx: typer.Context,
+    show_version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", metavar="")] = False,
+    list_models: Annotated[bool, typer.Option("--list-models", help="List the models (as `vimss models`).", metavar="")] = False,
+) -> None:
+    """VIMSS: separate chamber-music recordings and videos into one stem per instrument."""
+    if show_version:
+        from . import __version__
+
+        out_console.print(f"vimss {__version__}", highlight=False)
+        raise typer.Exit()
+    if list_models:
+        models(as_json=False)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        out_console.print(ctx.get_help(), highlight=False)
+        raise typer.Exit()
 err_console = Console(stderr=True)
 out_console = Console()
 
@@ -74,12 +118,15 @@ def print_error(err: BaseException) -> None:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn errors into one line and exit code 1 (a traceback only with VIMSS_DEBUG=1)."""
+def user_errors(as_json: bool = False) -> Iterator[None]:
+    """Turn errors into one line and exit code 1 (a traceback only with VIMSS_DEBUG=1);
+    with `as_json`, a fatal error is also printed on stdout as {"error": ...}."""
     try:
         yield
     except VimssError as err:
         print_error(err)
+        if as_json:
+            print(json.dumps({"error": str(err)}))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")
@@ -100,6 +147,8 @@ def user_errors() -> Iterator[None]:
             highlight=False,
             soft_wrap=True,
         )
+        if as_json:
+            print(json.dumps({"error": f"unexpected {type(err).__name__}: {text}"}))
         raise typer.Exit(1) from None
 
 
@@ -123,7 +172,7 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
-@app.command()
+@command()
 def separate(
     inputs: Annotated[list[Path], typer.Argument(help="Audio or video files to separate.", show_default=False)],
     instruments: Annotated[
@@ -137,11 +186,17 @@ def separate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output root: <out>/<model>/<track>/<inst>.<ext>.")] = Path(
         "separated"
     ),
-    device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
+    device: Annotated[DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")] = (
+        DeviceChoice.auto
+    ),
     wiener_iterations: Annotated[
         int, typer.Option("--wiener-iterations", help="norbert Wiener EM iterations; 0 applies the masks directly.")
     ] = WIENER_ITERATIONS,
-    segment: Annotated[float | None, typer.Option(help="Segment length in seconds (default: the training length).")] = None,
+    segment: Annotated[
+        float,
+        typer.Option(help=f"Segment length in seconds (default {DEFAULT_SEGMENT:.3f}: the training length; at most the input's).",
+                     show_default=f"{DEFAULT_SEGMENT:.3f}"),
+    ] = DEFAULT_SEGMENT,
     overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 2,
     residual: Annotated[bool, typer.Option("--residual", help="Also write the input minus all stems.")] = False,
@@ -175,7 +230,7 @@ def separate(
     ] = None,
 ) -> None:
     """Separate INPUT files (audio, or video with its players) into one stem per given instrument."""
-    with user_errors():
+    with user_errors(as_json):
         import torch
 
         from .audio import check_output_format
@@ -183,7 +238,7 @@ def separate(
         from .detector import load_detector
         from .instruments import parse_instruments
         from .players import parse_boxes
-        from .separator import DEFAULT_SEGMENT, Separator, separate_file
+        from .separator import Separator, separate_file
         from .video import has_video
         from .visual import video_source
 
@@ -202,7 +257,7 @@ def separate(
         separator = Separator(
             loaded.model,
             dev,
-            segment=DEFAULT_SEGMENT if segment is None else segment,
+            segment=segment,
             overlap=overlap,
             batch_size=batch_size,
             wiener_iterations=wiener_iterations,
@@ -260,7 +315,7 @@ def separate(
             raise typer.Exit(1)
 
 
-@app.command()
+@command()
 def evaluate(
     data: Annotated[Path, typer.Argument(help="Folder of URMP-layout pieces (real URMP or `vimss synth`).")],
     model: Annotated[
@@ -273,7 +328,9 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where results.csv/json and box plots go.")] = Path(
         "evaluation"
     ),
-    device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
+    device: Annotated[DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")] = (
+        DeviceChoice.auto
+    ),
     wiener_iterations: Annotated[
         int, typer.Option("--wiener-iterations", help="As `separate` (the paper's tables use 2).")
     ] = WIENER_ITERATIONS,
@@ -288,7 +345,7 @@ def evaluate(
     ] = False,
 ) -> None:
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
-    with user_errors():
+    with user_errors(as_json):
         from .checkpoints import load_model, to_device
         from .detector import load_detector
         from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
@@ -349,7 +406,7 @@ def _fmt(stat: dict[str, float]) -> str:
     return "–" if not stat["n"] else f"{stat['mean']:.2f} ± {stat['std']:.2f}"
 
 
-@app.command("convert-detector")
+@command("convert-detector")
 def convert_detector(
     weights: Annotated[Path, typer.Argument(help="An ultralytics YOLO .pt file you trust (it is unpickled).")],
     out: Annotated[Path, typer.Argument(help="Detector folder to write (detector.yaml + model.safetensors).")],
@@ -376,7 +433,7 @@ class Split(str, Enum):
     all = "all"
 
 
-@app.command()
+@command()
 def synth(
     out: Annotated[Path, typer.Argument(help="Output folder (created; an existing one is resumed).")],
     layout: Annotated[Layout, typer.Option(help="solos: <Instrument>/<id>.flac; urmp: NN_Title_inst_inst/ piece folders.")],
@@ -429,7 +486,7 @@ def synth(
         )
 
 
-@app.command()
+@command()
 def train(
     data: Annotated[list[Path], typer.Option("--data", help="Solos- or URMP-layout folder; repeat to combine.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: latest/, best/, log.csv, train_config.json.")] = Path(
@@ -495,10 +552,10 @@ def train(
             )
 
 
-@app.command()
+@command()
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
     """List bundled models and vimss models in the Hugging Face cache."""
-    with user_errors():
+    with user_errors(as_json):
         from .checkpoints import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, list_models
 
         entries = list_models()

@@ -20,6 +20,9 @@ N_BINS = N_FFT // 2 + 1
 SEGMENT_SAMPLES = 65535
 """Training segment length at SAMPLE_RATE: 65535 samples give 256 STFT frames."""
 
+DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
+"""Seconds per separated segment by default: the training length (5.944 s)."""
+
 DB_FLOOR = -80.0
 """Lowest level (dB below the example's maximum) kept by the dB-normalised input scaling."""
 

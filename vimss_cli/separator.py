@@ -35,7 +35,7 @@ from .audio import (
     resample_stream,
     to_model_input,
 )
-from .constants import HOP, N_FFT, SAMPLE_RATE, SEGMENT_SAMPLES, WIENER_ITERATIONS
+from .constants import DEFAULT_SEGMENT, HOP, N_FFT, SAMPLE_RATE, WIENER_ITERATIONS
 from .errors import VimssError
 from .family import SeparationModel
 from .instruments import INSTRUMENTS, Instrument, index, label_vector, parse_instruments
@@ -47,7 +47,6 @@ RESIDUAL = "residual"
 VisualSource = Callable[[list[float]], torch.Tensor]
 """Segment start times (seconds) -> the players' backbone features (segments, players,
 frames, 2048), e.g. `visual.VideoFeatures`; what visually conditioned models read."""
-DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
 """Seconds per segment: the training segment length (65535 samples at 11025 Hz)."""
 
 
