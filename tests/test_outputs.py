@@ -138,3 +138,39 @@ def test_float_output_keeps_the_level_of_a_loud_input(tmp_path, model_dir):
     assert result.exit_code == 0 and "warning" not in result.stderr
     total = np.sum([sf.read(p)[0] for p in (tmp_path / "f").rglob("*.wav")], axis=0)
     assert np.abs(total - sf.read(loud)[0]).max() < 1e-3
+
+
+def test_inputs_of_the_same_name_do_not_overwrite_each_other(tmp_path, model_dir):
+    from conftest import harmonic_mix
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder / "duet.wav", harmonic_mix(22050, 2.0, 1))
+    same = vimss("separate", tmp_path / "a" / "duet.wav", tmp_path / "b" / "duet.wav", "-i", "vn,vc", "-m", model_dir,
+                 "-o", tmp_path / "o")  # fmt: skip
+    assert_one_line_error(same, "would write the same stems", "{parent}-{track}")
+    apart = vimss("separate", tmp_path / "a" / "duet.wav", tmp_path / "b" / "duet.wav", "-i", "vn,vc", "-m", model_dir,
+                  "-o", tmp_path / "o", "--filename", "{parent}-{track}/{stem}.{ext}")  # fmt: skip
+    assert apart.exit_code == 0, apart.output
+    assert sorted(str(p.relative_to(tmp_path / "o" / model_dir.name)) for p in (tmp_path / "o").rglob("*.wav")) == [
+        "a-duet/vc.wav", "a-duet/vn.wav", "b-duet/vc.wav", "b-duet/vn.wav"]
+    flat = vimss("separate", tmp_path / "a" / "duet.wav", "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "flat",
+                 "--filename", "{track}_{stem}.{ext}")  # fmt: skip
+    assert flat.exit_code == 0 and sorted(p.name for p in (tmp_path / "flat" / model_dir.name).iterdir()) == [
+        "duet_vc.wav", "duet_vn.wav"]
+
+
+def test_two_runs_best_checkpoints_get_their_own_folders(tmp_path, model_dir, mix_wav):
+    import shutil
+
+    for run in ("run1", "run2"):
+        shutil.copytree(model_dir, tmp_path / run / "best")
+        assert vimss("separate", mix_wav, "-i", "vn,vc", "-m", tmp_path / run / "best", "-o", tmp_path / "o").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["run1-best", "run2-best"]
+
+
+def test_a_model_value_that_looks_like_a_path_is_a_path(tmp_path, mix_wav, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    result = vimss("separate", mix_wav, "-i", "vn,vc", "-m", "runs/vimss", "-o", tmp_path / "o")
+    assert_one_line_error(result, "model folder not found: runs/vimss")

@@ -135,7 +135,27 @@ def load_folder(folder: Path, name: str | None = None, source: str | None = None
         raise VimssError(f"broken model folder {folder}: the weights do not fit config.json: {', '.join(parts)}")
     model.load_state_dict(state)
     model.eval()
-    return LoadedModel(name or folder.name, source or str(folder), model)
+    return LoadedModel(name or folder_model_name(folder), source or str(folder), model)
+
+
+GENERIC_CHECKPOINTS = ("best", "latest", "averaged")
+"""Checkpoint folder names a run gives every model: its name then comes from the run's folder too."""
+
+
+def folder_model_name(folder: Path) -> str:
+    """A local model's name for output folders: `run1/best` is `run1-best`, so two runs'
+    `best` checkpoints do not write the same stems."""
+    folder = Path(folder).resolve()
+    generic = folder.name in GENERIC_CHECKPOINTS or folder.name.startswith("step")
+    return f"{folder.parent.name}-{folder.name}" if generic and folder.parent.name else folder.name
+
+
+def looks_like_path(spec: str) -> bool:
+    """A --model value meant as a folder rather than a Hub id `org/name`: it starts with
+    . / ~, has more than one slash, ends with one, or its first part is a local folder."""
+    base = spec.split("@")[0]
+    return (base.startswith((".", "/", "~")) or base.count("/") != 1 or base.endswith("/")
+            or Path(base.split("/")[0]).expanduser().is_dir())  # fmt: skip
 
 
 def average_models(folders: list[Path]) -> SeparationModel:
@@ -202,6 +222,8 @@ def load_model(spec: str | None = None, *, video: bool = False) -> LoadedModel:
         return load_folder(path)
     if spec in bundled_models():
         return load_folder(bundled_dir() / spec, source="bundled")
+    if "/" in spec and looks_like_path(spec):
+        raise VimssError(f"model folder not found: {spec} (a Hub id is org/name[@revision])")
     if _REPO_ID.match(spec) and not path.exists():
         return load_hub(spec)
     bundled = ", ".join(bundled_models()) or "none"

@@ -183,9 +183,14 @@ def separate(
         typer.Option("--model", "-m", help="Local folder, bundled model name, or Hub repo org/name[@rev] "
                                            "(default: vimss-labels; vimss-visual when every input is a video)."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root: <out>/<model>/<track>/<inst>.<ext>.")] = Path(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output root: stems go to <out>/<model>/<--filename>.")] = Path(
         "separated"
     ),
+    filename: Annotated[
+        str,
+        typer.Option(help="Each stem's path under <out>/<model>/: {track} (input name without extension), {trackext} "
+                          "(with it), {parent} (the input's folder name), {stem}, {ext}."),
+    ] = "{track}/{stem}.{ext}",
     device: Annotated[DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")] = (
         DeviceChoice.auto
     ),
@@ -269,8 +274,9 @@ def separate(
         find_detector = functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle))
         failed = False
         show = not as_json and sys.stderr.isatty()
+        places = _output_places(inputs, out / loaded.name, filename)
         for path in inputs:
-            out_dir = out / loaded.name / path.stem
+            out_dir, stem_name = places[path]
             started = time.perf_counter()
             with _progress(show) as progress:
                 task = progress.add_task(path.name, total=None)
@@ -296,6 +302,8 @@ def separate(
                         on_warning=warn,
                         stems=written,
                         two_stems=alone,
+                        filename=stem_name,
+                        own_folder=any(f in os.path.dirname(filename) for f in ("{track}", "{trackext}")),
                     )
                 except VimssError as err:
                     failed = True
@@ -400,6 +408,27 @@ def evaluate(
                 highlight=False,
             )
         out_console.print(f"wrote {', '.join(str(f) for f in files)}", highlight=False)
+
+
+def _output_places(inputs: list[Path], root: Path, template: str) -> dict[Path, tuple[Path, str]]:
+    """Each input's stem folder and stem file pattern from --filename; two inputs that
+    would write the same stems are an error naming a template that tells them apart."""
+    places: dict[Path, tuple[Path, str]] = {}
+    seen: dict[Path, Path] = {}
+    for path in inputs:
+        try:
+            relative = template.format(track=path.stem, trackext=path.name, parent=path.resolve().parent.name,
+                                       stem="{stem}", ext="{ext}")  # fmt: skip
+        except (KeyError, IndexError, ValueError) as err:
+            raise VimssError(f"--filename '{template}': unknown or malformed field ({err}); "
+                             "use {track}, {trackext}, {parent}, {stem}, {ext}") from None  # fmt: skip
+        target = root / relative
+        if target in seen and seen[target] != path:
+            raise VimssError(f"{seen[target]} and {path} would write the same stems ({target.parent}); "
+                             "give --filename '{parent}-{track}/{stem}.{ext}'")  # fmt: skip
+        seen[target] = path
+        places[path] = (target.parent, target.name)
+    return places
 
 
 def _fmt(stat: dict[str, float]) -> str:

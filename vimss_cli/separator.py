@@ -383,6 +383,8 @@ def separate_file(
     on_warning: Callable[[str], None] | None = None,
     stems: list[str] | None = None,
     two_stems: str | None = None,
+    filename: str = "{stem}.{ext}",
+    own_folder: bool = True,
 ) -> dict[str, Path]:
     """Separate one file into `<out_dir>/<stem>.<fmt>`, streaming from input to output.
 
@@ -391,6 +393,9 @@ def separate_file(
     infinite samples are refused, and an input beyond full scale is, for integer output,
     scaled down to fit (`clip_mode` "rescale", as Demucs) or its stems clamped ("clamp");
     `on_warning` hears about either.
+
+    `filename` names each stem inside `out_dir` ({stem}, {ext}); when `out_dir` is the
+    track's `own_folder`, stems an earlier run left there are removed.
 
     `instruments` are those that play; `stems` picks which of them (or "residual") to
     write. `two_stems` writes that instrument and `no_<it>` (the input minus it, so the
@@ -407,6 +412,9 @@ def separate_file(
     computed = separator.stem_names(chosen)
     pick = _stem_picker(computed, stems, two_stems)
     names = pick.names
+    if "{stem}" not in filename:
+        raise VimssError(f"--filename '{filename}' must contain {{stem}}, or every stem would get the same name")
+    targets = [out_dir / filename.format(stem=name, ext=fmt) for name in names]
     warn = on_warning or (lambda message: None)
     peak = input_peak(path)
     gain = 1.0
@@ -419,15 +427,17 @@ def separate_file(
             warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: stems beyond full scale are clipped (--clip-mode clamp)")
     with open_audio(path) as reader:
         info = reader.info
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise VimssError(f"cannot create output folder {out_dir}: {err.strerror or err}") from None
-        remove_stale_partials(out_dir)
+        folders = sorted({t.parent for t in targets})
+        for folder in folders:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise VimssError(f"cannot create output folder {folder}: {err.strerror or err}") from None
+            remove_stale_partials(folder)
         writers: list[AtomicAudioWriter] = []
         try:
-            for name in names:
-                writers.append(AtomicAudioWriter(out_dir / f"{name}.{fmt}", info.sample_rate, info.channels, fmt, bit_depth))
+            for target in targets:
+                writers.append(AtomicAudioWriter(target, info.sample_rate, info.channels, fmt, bit_depth))
             if on_start is not None:
                 on_start(info.frames)
             blocks = read_ahead(reader.blocks(max(1, round(block_seconds * info.sample_rate))))
@@ -454,7 +464,8 @@ def separate_file(
     if clipped:
         share = 100 * clipped / max(1, sum(w.samples for w in writers))
         warn(f"{clipped} stem samples ({share:.2g}%) were beyond full scale and clipped")
-    _remove_other_stems(out_dir, set(stems.values()))
+    if own_folder and filename == "{stem}.{ext}":
+        _remove_other_stems(out_dir, set(stems.values()))
     return stems
 
 
