@@ -76,3 +76,48 @@ def synth_with_video(root: Path, layout: str, pieces: int = 2, seconds: float = 
     settings = SynthSettings(layout, (soundfont,), sample_rate=11025, seconds=seconds, split="all", video=True, max_parts=3)
     synthesize(root / layout, [root / "trio.mid"], settings, pieces=pieces)
     return root / layout
+
+
+def write_picture_video(path: Path, picture: np.ndarray | None, audio: np.ndarray, sr: int, seconds: float,
+                        fps: int = 5, seed: int = 0) -> Path:  # fmt: skip
+    """A video showing `picture` (H, W, 3 uint8) still, or random noise frames when None,
+    over (channels, frames) audio: real photographs and meaningless pictures as videos."""
+    rng = np.random.default_rng(seed)
+    height, width = (picture.shape[:2] if picture is not None else (360, 640))
+    with av.open(str(path), "w") as container:
+        vstream = container.add_stream("libx264", rate=fps)
+        vstream.width, vstream.height, vstream.pix_fmt = width - width % 2, height - height % 2, "yuv420p"
+        layout = "stereo" if audio.shape[0] == 2 else "mono"
+        astream = container.add_stream("aac", rate=sr)
+        astream.layout = layout
+        for _ in range(max(1, round(seconds * fps))):
+            image = picture if picture is not None else rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[: vstream.height, : vstream.width]), format="rgb24")
+            for packet in vstream.encode(frame):
+                container.mux(packet)
+        for packet in vstream.encode():
+            container.mux(packet)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
+        frame.sample_rate = sr
+        for packet in astream.encode(frame):
+            container.mux(packet)
+        for packet in astream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def real_photos() -> dict[str, tuple[np.ndarray, int]]:
+    """Real photographs of people that ship inside installed packages, with how many people
+    each shows: ultralytics' zidane (2) and bus (4), matplotlib's grace_hopper tiled 3x (3)."""
+    from PIL import Image
+
+    import matplotlib
+    import ultralytics
+
+    assets = Path(ultralytics.__file__).parent / "assets"
+    hopper = np.asarray(Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB"))
+    return {
+        "zidane": (np.asarray(Image.open(assets / "zidane.jpg").convert("RGB")), 2),
+        "bus": (np.asarray(Image.open(assets / "bus.jpg").convert("RGB")), 4),
+        "hopper3": (np.concatenate([hopper] * 3, axis=1), 3),
+    }

@@ -228,7 +228,9 @@ def separate(
         str | None, typer.Option(help='Video: player boxes "x1,y1,x2,y2;..." left to right, instead of detection.')
     ] = None,
     layout: Annotated[
-        PlayerLayout, typer.Option(help="Video: strips = equal vertical strips when the players found differ in number.")
+        PlayerLayout,
+        typer.Option(help="Video: detect the players (equal strips, with a warning, when their number differs from "
+                          "--instruments'), or strips: equal vertical strips without detection (URMP's composites)."),
     ] = PlayerLayout.detect,
     save_boxes: Annotated[
         Path | None, typer.Option(help="Video: write the first frame with each player's box and instrument (PNG).")
@@ -238,7 +240,7 @@ def separate(
     with user_errors(as_json):
         import torch
 
-        from .audio import check_output_format
+        from .audio import check_output_format, open_audio
         from .checkpoints import load_model, to_device
         from .detector import load_detector
         from .instruments import parse_instruments
@@ -281,12 +283,16 @@ def separate(
             with _progress(show) as progress:
                 task = progress.add_task(path.name, total=None)
                 try:
+                    with open_audio(path):  # "has no audio stream" comes before any detection
+                        pass
+                    if fixed_boxes is not None and not has_video(path):
+                        raise VimssError(f"--boxes needs a video, and {path} has no pictures")
                     visual = None
                     if visual_model is not None or save_boxes is not None:
                         visual = video_source(visual_model, path, [i.abbr for i in chosen], separator.segment,
                                               loaded.model.config.visual_frames,
                                               detector=find_detector, boxes=fixed_boxes,
-                                              strips_fallback=layout == PlayerLayout.strips,
+                                              strips_fallback=True, layout=layout.value, on_warning=warn,
                                               save_boxes=save_boxes)  # fmt: skip
                     stems = separate_file(
                         separator,

@@ -143,6 +143,9 @@ class PlayerTrack:
     times: tuple[float, ...]
     boxes: tuple[tuple[Box, ...], ...]
     """boxes[player][time]"""
+    detected: tuple[tuple[Box, ...], ...] = ()
+    """What detection found, when it did not match the instruments and strips stand in
+    for the players (detected[player][time]); empty otherwise."""
 
     def at(self, t: float) -> list[Box]:
         """Every player's box at the sampled time nearest to `t`."""
@@ -153,15 +156,26 @@ class PlayerTrack:
 
 
 def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector] | None = None,
-                 boxes: list[Box] | None = None, strips_fallback: bool = False) -> PlayerTrack:  # fmt: skip
-    """The players of a video: `boxes` as given, or detected on frames spread over the
-    video and tracked (see `assign_players`). `detector` makes the detector, called only
-    once the file is known to have pictures and detection is needed."""
+                 boxes: list[Box] | None = None, strips_fallback: bool = False,
+                 on_warning: Callable[[str], None] | None = None, layout: str = "detect") -> PlayerTrack:  # fmt: skip
+    """The players of a video: `boxes` as given, equal strips (`layout` "strips", as URMP
+    composites its players), or detected on frames spread over the video and tracked (see
+    `assign_players`). When detection finds another number of players than instruments,
+    an error, or with `strips_fallback` equal strips and a line to `on_warning`. `detector`
+    makes the detector, called only once the file is known to have pictures and
+    detection is needed."""
     info = video_info(video)
     if boxes is not None:
         if len(boxes) != n_players:
             raise VimssError(f"--boxes gives {len(boxes)} boxes but --instruments names {n_players}")
+        outside = [b for b in boxes if b.x1 < 0 or b.y1 < 0 or b.x2 > info.width or b.y2 > info.height]
+        if outside:
+            b = outside[0]
+            raise VimssError(f"--boxes {b.x1:g},{b.y1:g},{b.x2:g},{b.y2:g} reaches outside the {info.width}x{info.height} "
+                             f"frame of {video}")  # fmt: skip
         return PlayerTrack((0.0,), tuple((b,) for b in boxes))
+    if layout == "strips":
+        return PlayerTrack((0.0,), tuple((b,) for b in strips(info.width, info.height, n_players)))
     if detector is None:
         raise VimssError("no player detector and no --boxes")
     detect = detector()
@@ -175,8 +189,16 @@ def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector
             detections += detect(batch)
             batch = []
     detections += detect(batch) if batch else []
-    players = assign_players(detections, n_players, info.width, info.height, strips_fallback=strips_fallback)
-    return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
+    found = player_boxes(detections)
+    if len(found) == n_players or not strips_fallback:
+        players = assign_players(detections, n_players, info.width, info.height)
+        return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
+    if on_warning is not None:
+        on_warning(f"found {len(found)} player{'s' * (len(found) != 1)} in {Path(video).name} but --instruments names "
+                   f"{n_players}: using {n_players} equal vertical strips, left to right as URMP composites its players "
+                   f"(--boxes places them exactly)")  # fmt: skip
+    placed = strips(info.width, info.height, n_players)
+    return PlayerTrack(tuple(times), tuple((b,) * len(times) for b in placed), tuple(tuple(p) for p in found))
 
 
 def video_players(video: Path, count: int, known: dict[Path, list[Box]], detector: Callable[[], Detector]) -> PlayerTrack:
@@ -188,18 +210,26 @@ def video_players(video: Path, count: int, known: dict[Path, list[Box]], detecto
     return find_players(video, count, boxes=boxes, detector=detector)
 
 
-def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path) -> Path:
-    """Write `frame` with each box and its label drawn on (`--save-boxes`), atomically."""
-    from PIL import Image, ImageDraw
+def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path,
+               detected: list[Box] | None = None) -> Path:  # fmt: skip
+    """Write `frame` with each box and its label drawn on (`--save-boxes`), atomically;
+    `detected` (what detection found when strips stand in) in white, labelled so. Labels
+    scale with the frame (a 36-px font at 1080p) on a dark band, so they read at any size."""
+    from PIL import Image, ImageDraw, ImageFont
 
     image = Image.fromarray(frame)
     draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(12, image.height // 30))
+    line = max(2, image.width // 320)
     colours = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6")
-    for i, (box, label) in enumerate(zip(boxes, labels)):
+    marked = [(box, label, colours[i % len(colours)]) for i, (box, label) in enumerate(zip(boxes, labels))]
+    marked += [(box, "detected", "#ffffff") for box in detected or []]
+    for box, label, colour in marked:
         x1, y1, x2, y2 = box.pixels(image.width, image.height)
-        colour = colours[i % len(colours)]
-        draw.rectangle((x1, y1, x2 - 1, y2 - 1), outline=colour, width=max(2, image.width // 320))
-        draw.text((x1 + 4, y1 + 2), label, fill=colour)
+        draw.rectangle((x1, y1, x2 - 1, y2 - 1), outline=colour, width=line)
+        left, top, right, bottom = draw.textbbox((x1 + 2 * line, y1 + 2 * line), label, font=font)
+        draw.rectangle((left - line, top - line, right + line, bottom + line), fill="#000000")
+        draw.text((x1 + 2 * line, y1 + 2 * line), label, fill=colour, font=font)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:

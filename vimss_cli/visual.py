@@ -118,10 +118,14 @@ class VideoFeatures:
 
 def video_source(model_visual: VisualContext | None, video: Path, labels: list[str], segment: float, frames: int = 1, *,
                  detector: Callable[[], Detector] | None = None, boxes: list[Box] | None = None,
-                 strips_fallback: bool = False, save_boxes: Path | None = None) -> VideoFeatures | None:  # fmt: skip
+                 strips_fallback: bool = False, save_boxes: Path | None = None,
+                 on_warning: Callable[[str], None] | None = None, layout: str = "detect") -> VideoFeatures | None:  # fmt: skip
     """Find the players of `video` (one per label, left to right; see `find_players`),
-    draw them to `save_boxes` if asked, and give the features a visual model reads."""
-    players = find_players(video, len(labels), detector=detector, boxes=boxes, strips_fallback=strips_fallback)
+    draw them to `save_boxes` if asked (with what detection found when strips stand in),
+    and give the features a visual model reads."""
+    players = find_players(video, len(labels), detector=detector, boxes=boxes, strips_fallback=strips_fallback,
+                           on_warning=on_warning, layout=layout)  # fmt: skip
     if save_boxes is not None:
-        draw_boxes(next(read_frames(video, [0.0])), players.at(0.0), labels, save_boxes)
+        detected = [p[0] for p in players.detected]
+        draw_boxes(next(read_frames(video, [0.0])), players.at(0.0), labels, save_boxes, detected)
     return None if model_visual is None else VideoFeatures(model_visual, video, players, segment, frames)
