@@ -134,3 +134,22 @@ def test_evaluate_cli_writes_tables_csv_json_and_plots(dataset, tmp_path):
 def test_evaluate_without_anything_to_score(dataset, tmp_path):
     result = CliRunner().invoke(app, ["evaluate", str(dataset), "--no-oracles", "-o", str(tmp_path / "e")])
     assert result.exit_code == 1 and "nothing to evaluate" in result.stderr
+
+
+def test_a_truncated_stem_skips_its_piece_and_the_mix_has_no_sar(dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "urmp"
+    shutil.copytree(dataset, copy)
+    piece = sorted(p for p in copy.iterdir() if p.is_dir() and not p.name.startswith("02_"))[0]
+    stem = sorted(piece.glob("AuSep_*.wav"))[0]
+    stem.write_bytes(stem.read_bytes()[:60])  # a header and a few bytes: unreadable
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(app, ["evaluate", str(copy), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {piece.name}" in result.stderr
+    report = json.loads((out / "results.json").read_text())
+    assert piece.name not in {r["piece"] for r in report["rows"]}
+    assert any(piece.name in note for note in report["skipped"])
+    mix_row = next(line for line in result.stdout.splitlines() if line.strip().startswith("│ mix") or " mix " in line)
+    assert "134" not in mix_row and all(r["sar"] is None or math.isnan(r["sar"]) for r in report["rows"] if r["method"] == "mix")

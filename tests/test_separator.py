@@ -173,3 +173,17 @@ def test_separation_is_within_1e_3_of_the_plain_computation(rate, wiener):
     stems = Separator(model, wiener_iterations=wiener, segment=3.0).separate(mix, rate, "vn,va,vc")
     got = np.stack([stems[name].numpy() for name in ("vn", "va", "vc")])
     assert np.abs(got - expected).max() < 1e-3  # the mix peaks at 0.4
+
+
+def test_a_segment_longer_than_the_input_is_capped_at_its_length(tmp_path):
+    import time
+
+    path = tmp_path / "short.wav"
+    sf.write(path, harmonic_mix(22050, 3.0, 1).T, 22050)
+    separator = Separator(tiny_model(), wiener_iterations=0, segment=1000.0)
+    started = time.perf_counter()
+    stems = separate_file(separator, path, tmp_path / "out", "vn,vc")
+    assert time.perf_counter() - started < 20  # 1000 s of padding took minutes
+    assert sf.info(stems["vn"]).frames == 3 * 22050 and separator.segment == 1000.0  # the caller's is untouched
+    direct = separate_file(Separator(tiny_model(), wiener_iterations=0, segment=3.0), path, tmp_path / "ref", "vn,vc")
+    np.testing.assert_allclose(sf.read(stems["vn"])[0], sf.read(direct["vn"])[0], atol=1e-4)

@@ -77,7 +77,8 @@ def _top(
         out_console.print(ctx.get_help(), highlight=False)
         raise typer.Exit()
 err_console = Console(stderr=True)
-out_console = Console()
+out_console = Console(width=None if sys.stdout.isatty() else 200)
+"""Piped output (a file, another program) is not cut to 80 columns."""
 
 
 class PlayerLayout(str, Enum):
@@ -390,9 +391,17 @@ def evaluate(
             err_console.print(f"skipped {note}", highlight=False)
         with _progress(not as_json and sys.stderr.isatty()) as progress:
             task = progress.add_task("evaluating", total=len(pieces))
-            rows = run_evaluation(
-                pieces, estimators, segment=segment, workers=workers, on_piece=lambda _: progress.advance(task)
-            )
+            unreadable: list[str] = []
+
+            def skip(note: str) -> None:
+                unreadable.append(note)
+                progress.console.print(f"skipped {note}", highlight=False, soft_wrap=True)
+
+            rows = run_evaluation(pieces, estimators, segment=segment, workers=workers,
+                                  on_piece=lambda _: progress.advance(task), on_skip=skip)  # fmt: skip
+            skipped = [*skipped, *unreadable]
+        if not rows:
+            raise VimssError(f"no piece of {data} could be read")
         names = list(estimators)
         models_only = [n for n in names if n not in ORACLES]
         comparisons = {f"{b} - {a}": compare(rows, a, b) for i, a in enumerate(models_only) for b in models_only[i + 1 :]}

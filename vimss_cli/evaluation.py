@@ -100,7 +100,11 @@ def segment_bounds(n: int, segment: float | None) -> list[tuple[int, int]]:
 
 def _score_job(job: tuple[dict, torch.Tensor, torch.Tensor]) -> list[dict]:
     meta, refs, ests = job
-    return [{**meta, "instrument": inst, **values} for inst, values in zip(meta.pop("instruments"), score_sources(refs, ests))]
+    rows = [{**meta, "instrument": inst, **values} for inst, values in zip(meta.pop("instruments"), score_sources(refs, ests))]
+    if meta["method"] == "mix":
+        for row in rows:  # the mix holds no artifacts: its SAR (100+ dB) is numerical noise, not a score
+            row["sar"] = math.nan
+    return rows
 
 
 def evaluate(
@@ -110,8 +114,10 @@ def evaluate(
     segment: float | None = None,
     workers: int = 1,
     on_piece: Callable[[str], None] | None = None,
+    on_skip: Callable[[str], None] | None = None,
 ) -> list[dict]:
-    """One row per (method, piece, segment, source) with every metric (NaN where undefined)."""
+    """One row per (method, piece, segment, source) with every metric (NaN where undefined).
+    A piece whose files cannot be read (a truncated stem) is skipped and told to `on_skip`."""
     rows: list[dict] = []
     # spawn, not fork: a forked child of a process that ran torch's OpenMP pool can hang
     spawn = multiprocessing.get_context("spawn")
@@ -119,7 +125,13 @@ def evaluate(
     futures = []
     try:
         for piece in pieces:
-            audio = load_piece(piece)
+            try:
+                audio = load_piece(piece)
+            except VimssError as err:
+                if on_skip is None:
+                    raise
+                on_skip(f"{piece.name}: {err}")
+                continue
             for method, estimate in estimators.items():
                 ests = estimate(audio)
                 for index, (start, end) in enumerate(segment_bounds(audio.mix.shape[-1], segment)):

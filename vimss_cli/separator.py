@@ -427,6 +427,11 @@ def separate_file(
             warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: stems beyond full scale are clipped (--clip-mode clamp)")
     with open_audio(path) as reader:
         info = reader.info
+        if info.frames and separator.segment * info.sample_rate > info.frames:
+            # A segment longer than the input would only pad it (1000 s for a 13-s file).
+            separator = copy.copy(separator)
+            separator.segment = info.frames / info.sample_rate
+            separator.overlap = min(separator.overlap, separator.segment / 2)
         folders = sorted({t.parent for t in targets})
         for folder in folders:
             try:
