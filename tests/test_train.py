@@ -241,3 +241,24 @@ def test_two_processes_train_with_distributed_data_parallel_on_cpu(tmp_path, sol
     assert int(rows[0]["examples"]) == 2 * 2 * 2  # steps x batch x processes
     assert run.stdout.count("validation SI-SDR") == 1  # only rank 0 reports
     assert load_model(str(tmp_path / "run" / "latest")).model.config.channels == (4, 8, 16)
+
+
+def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, solos):
+    import signal
+    import time
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny(steps=100000, validate_every=100000).to_dict()))
+    out = tmp_path / "run"
+    child = subprocess.Popen([sys.executable, "-m", "vimss_cli", "train", "--data", str(solos), "--config", str(config),
+                              "--out", str(out), "--workers", "0", "--device", "cpu"],
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    time.sleep(12)  # imports, data, then a few hundred tiny steps
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr[-2000:]
+    state = json.loads((out / "latest" / "training_state.json").read_text())["state"]
+    assert state["step"] > 0  # no validation was reached: without the save, every step was lost
+    assert f"interrupted at step {state['step']}" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    resumed = vimss("train", "--data", solos, "--out", out, "--steps", str(state["step"] + 2), "--resume", "--workers", "0")
+    assert resumed.exit_code == 0, resumed.output

@@ -27,7 +27,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from .constants import DEFAULT_SEGMENT, WIENER_ITERATIONS
-from .errors import VimssError
+from .errors import Terminated, TrainingStopped, VimssError
 
 class VimssCommand(TyperCommand):
     """Help as a user reads it: flags without a `<bool>` value, usage as INPUTS... not {inputs}...."""
@@ -586,8 +586,17 @@ def train(
             def on_step(step: int, total: int, loss: float) -> None:
                 progress.update(task, completed=step, description=f"training (loss {loss:.4f})")
 
-            result = run_training(data, out, settings, val_data=val_data, resume=resume, device=device.value,
-                                  workers=workers, on_step=on_step)  # fmt: skip
+            try:
+                result = run_training(data, out, settings, val_data=val_data, resume=resume, device=device.value,
+                                      workers=workers, on_step=on_step)  # fmt: skip
+            except TrainingStopped as stop:
+                import shlex
+
+                again = [a for a in sys.argv[1:] if a != "--resume"] + ["--resume"]
+                progress.stop()
+                err_console.print(f"[red]{stop}[/red]; continue with: vimss {shlex.join(again)}", highlight=False,
+                                  soft_wrap=True)  # fmt: skip
+                raise typer.Exit(130 if isinstance(stop.cause, KeyboardInterrupt) else 128 + stop.cause.signum) from None
         if rank == 0:
             out_console.print(
                 f"step {settings.steps}: validation SI-SDR {result.si_sdr:.2f} dB "
@@ -615,14 +624,6 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON inst
             name = e.name + (default.get(e.name, "") if e.source == "bundled" else "")
             table.add_row(name, e.source, e.architecture, e.conditioning, e.path)
         out_console.print(table)
-
-
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every partial output is removed."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 def _terminate(signum: int, _frame: object) -> None:

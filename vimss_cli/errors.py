@@ -12,3 +12,20 @@ class VimssError(Exception):
 def first_line(err: BaseException) -> str:
     """The first line of a library's exception (or its type), to fold into a VimssError."""
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (the CLI turns them into this): it unwinds like Ctrl-C,
+    so partial outputs are removed and a training run saves where it is."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class TrainingStopped(Exception):
+    """Training was interrupted; `latest/` holds the step it reached, so `--resume` continues."""
+
+    def __init__(self, step: int, run_dir: object, cause: BaseException) -> None:
+        super().__init__(f"interrupted at step {step}; {run_dir}/latest holds it")
+        self.step, self.run_dir, self.cause = step, run_dir, cause

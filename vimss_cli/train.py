@@ -36,7 +36,7 @@ from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, s
 from .config import ModelConfig
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
-from .errors import VimssError, first_line
+from .errors import Terminated, TrainingStopped, VimssError, first_line
 from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
@@ -361,17 +361,25 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
                                                  num_workers=workers, shuffle=False)  # fmt: skip
             net.train()
             losses = []
-            for batch in loader:
-                batch = Example(*(t.to(dev) for t in batch))
-                batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
-                loss, _, _ = _batch_loss(net, batch, config.model)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                losses.append(loss.item())
-                state.step += 1
-                if on_step:
-                    on_step(state.step, config.steps, loss.item())
+            try:
+                for batch in loader:
+                    batch = Example(*(t.to(dev) for t in batch))
+                    batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
+                    loss, _, _ = _batch_loss(net, batch, config.model)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    losses.append(loss.item())
+                    state.step += 1
+                    if on_step:
+                        on_step(state.step, config.steps, loss.item())
+            except (KeyboardInterrupt, Terminated) as stop:
+                # Every finished step since the last checkpoint is kept: latest/ is saved where the
+                # run is (a signal inside the optimizer's update may leave that step partly applied).
+                if rank == 0 and state.step > 0:
+                    state.seconds = time.monotonic() - started
+                    _save(model, optimizer, scheduler, state, config, run_dir, last, improved=False)
+                raise TrainingStopped(state.step, run_dir, stop) from None
             last = validate(model, val_set, config, dev, rank, world, workers)
             scheduler.step(last.loss)
             _update_curriculum(state, last, config)
