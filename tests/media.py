@@ -8,7 +8,8 @@ import av
 import numpy as np
 import soundfile as sf
 
-AUDIO_CODEC = {".mp4": "aac", ".m4a": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus"}
+AUDIO_CODEC = {".mp4": "aac", ".m4a": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus", ".opus": "libopus",
+               ".aac": "aac"}  # fmt: skip
 VIDEO_CODEC = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx"}
 
 
@@ -20,7 +21,7 @@ def write_media(path: Path, audio: np.ndarray | None, sr: int, video: bool = Tru
         return path
     with av.open(str(path), "w") as container:
         vstream = None
-        if video and ext != ".m4a":
+        if video and ext not in (".m4a", ".opus", ".aac"):
             vstream = container.add_stream(VIDEO_CODEC[ext], rate=10)
             vstream.width, vstream.height, vstream.pix_fmt = 64, 48, "yuv420p"
         if audio is not None:

@@ -43,3 +43,22 @@ def test_stems_writes_only_the_ones_asked_for(tmp_path):
 def test_stem_choices_outside_what_plays_are_errors(tmp_path):
     assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "--two-stems", "va", "-o", tmp_path), "--two-stems va")
     assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "--stems", "residual", "-o", tmp_path), "--stems residual")
+
+
+def test_opus_and_aac_inputs_folders_and_mp3_output(tmp_path, model_dir):
+    from conftest import harmonic_mix
+    from media import write_media
+
+    folder = tmp_path / "inputs"
+    (folder / "more").mkdir(parents=True)
+    write_media(folder / "a.opus", harmonic_mix(48000, 2.0, 2), 48000)
+    write_media(folder / "more" / "b.aac", harmonic_mix(44100, 2.0, 1), 44100)
+    (folder / "notes.txt").write_text("not audio")
+    result = vimss("separate", folder, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "out", "--format", "mp3")
+    assert result.exit_code == 0, result.output
+    stems = sorted(p.relative_to(tmp_path / "out" / model_dir.name) for p in (tmp_path / "out").rglob("*.mp3"))
+    assert [str(p) for p in stems] == ["a/vc.mp3", "a/vn.mp3", "b/vc.mp3", "b/vn.mp3"]
+    info = sf.info(tmp_path / "out" / model_dir.name / "a" / "vn.mp3")
+    assert info.samplerate == 48000 and info.channels == 2 and abs(info.frames - 2 * 48000) < 48000 * 0.05
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(vimss("separate", tmp_path / "empty", "-i", "vn,vc", "-m", model_dir), "holds no audio")

@@ -26,10 +26,10 @@ from .atomic import temporary_beside
 from .errors import VimssError
 
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
-CONTAINER_EXTENSIONS = (".mp4", ".m4a", ".mkv", ".mov", ".webm")
+CONTAINER_EXTENSIONS = (".mp4", ".m4a", ".mkv", ".mov", ".webm", ".opus", ".aac")
 INPUT_EXTENSIONS = SOUNDFILE_EXTENSIONS + CONTAINER_EXTENSIONS
 
-OUTPUT_FORMATS = ("wav", "flac")
+OUTPUT_FORMATS = ("wav", "flac", "mp3")
 STEM_EXTENSIONS = ("wav", "flac", "mp3")
 """Every format a stem has been written in (a new run removes an earlier run's stems in any of them)."""
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
@@ -301,6 +301,8 @@ def check_output_format(fmt: str, bit_depth: str) -> str:
         raise VimssError(f"unsupported bit depth '{bit_depth}' (choose {', '.join(BIT_DEPTHS)})")
     if fmt == "flac" and bit_depth == "32f":
         raise VimssError("flac cannot hold 32-bit float samples; use --bit-depth 16 or 24, or --format wav")
+    if fmt == "mp3":
+        return "MPEG_LAYER_III"  # lossy: the bit depth does not apply
     return BIT_DEPTHS[bit_depth]
 
 

@@ -89,6 +89,7 @@ class PlayerLayout(str, Enum):
 class OutputFormat(str, Enum):
     wav = "wav"
     flac = "flac"
+    mp3 = "mp3"
 
 
 class BitDepth(str, Enum):
@@ -175,7 +176,9 @@ def _progress(enabled: bool) -> Progress:
 
 @command()
 def separate(
-    inputs: Annotated[list[Path], typer.Argument(help="Audio or video files to separate.", show_default=False)],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Audio or video files, or folders of them, to separate.", show_default=False)
+    ],
     instruments: Annotated[
         str, typer.Option("--instruments", "-i", help="Instruments that play, e.g. vn,va,vc or violin,cello.")
     ],
@@ -251,6 +254,7 @@ def separate(
         from .visual import video_source
 
         _quiet_hub_logs()
+        inputs = _expand_folders(inputs)
         chosen = parse_instruments(instruments)
         check_output_format(fmt.value, bit_depth.value)
         picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
@@ -423,6 +427,23 @@ def evaluate(
                 highlight=False,
             )
         out_console.print(f"wrote {', '.join(str(f) for f in files)}", highlight=False)
+
+
+def _expand_folders(inputs: list[Path]) -> list[Path]:
+    """Folders given as inputs stand for every audio or video file in them (recursively, sorted)."""
+    from .audio import INPUT_EXTENSIONS
+
+    files: list[Path] = []
+    for path in inputs:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS
+                       and not p.name.startswith("."))  # fmt: skip
+        if not found:
+            raise VimssError(f"{path} holds no audio or video file ({', '.join(INPUT_EXTENSIONS)})")
+        files += found
+    return files
 
 
 def _output_places(inputs: list[Path], root: Path, template: str) -> dict[Path, tuple[Path, str]]:

@@ -418,7 +418,7 @@ def separate_file(
     warn = on_warning or (lambda message: None)
     peak = input_peak(path)
     gain = 1.0
-    if peak > 1.0 and bit_depth != "32f":
+    if peak > 1.0 and (bit_depth != "32f" or fmt == "mp3"):
         if clip_mode == "rescale":
             gain = 1.0 / peak
             warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: its stems are scaled by {20 * math.log10(gain):.1f} dB "
