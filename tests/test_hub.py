@@ -89,3 +89,48 @@ def test_averaging_checkpoints_takes_the_mean_of_their_weights(tmp_path):
     other = save_pretrained(tiny_model(conditioning="film-final"), tmp_path / "other")
     with pytest.raises(VimssError, match="different model configs"):
         average_models([folders[0], other])
+
+
+def _silent_server():
+    """A loopback TCP server that accepts connections and never answers: a black-holed Hub."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_silent_hub_is_waited_for_a_bounded_time_and_said(tmp_path, cache, mix_wav, cached):
+    import time
+
+    server = _silent_server()
+    try:
+        env = {**os.environ, "HF_HUB_CACHE": str(cache if cached else tmp_path / "none"), "VIMSS_HUB_TIMEOUT": "3",
+               "HF_ENDPOINT": f"http://127.0.0.1:{server.getsockname()[1]}"}  # fmt: skip
+        env.pop("HF_HUB_OFFLINE", None)
+        exe = Path(sys.executable).parent / "vimss"
+        started = time.monotonic()
+        run = subprocess.run([exe, "separate", mix_wav, "-i", "vn,vc", "-m", "chamber/tiny-labels", "-o", tmp_path / "o"],
+                             capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        waited = time.monotonic() - started
+    finally:
+        server.close()
+    assert waited < 25, run.stderr
+    if cached:
+        assert run.returncode == 0 and "did not answer within 3 s; using the cached chamber/tiny-labels" in run.stderr
+    else:
+        assert run.returncode == 1 and "fetching chamber/tiny-labels from the Hugging Face Hub" in run.stderr
+        assert run.stderr.strip().splitlines()[-1].startswith("error: the Hugging Face Hub did not answer within 3 s")

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -190,7 +191,7 @@ def load_hub(spec: str) -> LoadedModel:
     repo_id, _, revision = spec.partition("@")
     revision = revision or None
     try:
-        paths = [Path(hf_hub_download(repo_id, f, revision=revision)) for f in (CONFIG_FILE, WEIGHTS_FILE)]
+        paths = _hub_files(spec, repo_id, revision)
     except LocalEntryNotFoundError:
         if constants.HF_HUB_OFFLINE:
             raise VimssError(f"model {spec} is not in the Hugging Face cache and HF_HUB_OFFLINE is set") from None
@@ -205,6 +206,54 @@ def load_hub(spec: str) -> LoadedModel:
         raise VimssError(f"cannot download {spec}: {first_line(err)}") from None
     folder = paths[0].parent
     return load_folder(folder, name=repo_id.split("/")[1], source=f"hub:{spec}")
+
+
+HUB_SECONDS = 30.0
+"""The longest `--model org/name` waits for the Hub ($VIMSS_HUB_TIMEOUT): unreachable, it retried for 26-107 s."""
+
+
+def _hub_files(spec: str, repo_id: str, revision: str | None) -> list[Path]:
+    """The checkpoint's files through huggingface_hub, in at most HUB_SECONDS: what is
+    waited for is said first, and a Hub that does not answer in time falls back to the
+    cached copy (with a note) or is a one-line error."""
+    import sys
+    import threading
+
+    from huggingface_hub import constants, hf_hub_download
+
+    def fetch(local_only: bool) -> list[Path]:
+        return [Path(hf_hub_download(repo_id, f, revision=revision, local_files_only=local_only))
+                for f in (CONFIG_FILE, WEIGHTS_FILE)]  # fmt: skip
+
+    if constants.HF_HUB_OFFLINE:
+        return fetch(True)
+    try:
+        cached: list[Path] | None = fetch(True)
+    except Exception:  # not (all) in the cache
+        cached = None
+    limit = float(os.environ.get("VIMSS_HUB_TIMEOUT", HUB_SECONDS))
+    if cached is None:
+        print(f"note: fetching {spec} from the Hugging Face Hub (waiting at most {limit:g} s)", file=sys.stderr)
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fetch(False))
+        except BaseException as err:  # re-raised in the caller's thread
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(limit)
+    if not outcome:
+        if cached is not None:
+            print(f"note: the Hugging Face Hub did not answer within {limit:g} s; using the cached {spec}", file=sys.stderr)
+            return cached
+        raise VimssError(f"the Hugging Face Hub did not answer within {limit:g} s for {spec} and it is not in the cache "
+                         "(offline? HF_HUB_OFFLINE=1 uses the cache only; VIMSS_HUB_TIMEOUT sets the wait)")  # fmt: skip
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return list(outcome[0])
 
 
 def load_model(spec: str | None = None, *, video: bool = False) -> LoadedModel:
