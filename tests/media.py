@@ -110,10 +110,9 @@ def write_picture_video(path: Path, picture: np.ndarray | None, audio: np.ndarra
 def real_photos() -> dict[str, tuple[np.ndarray, int]]:
     """Real photographs of people that ship inside installed packages, with how many people
     each shows: ultralytics' zidane (2) and bus (4), matplotlib's grace_hopper tiled 3x (3)."""
-    from PIL import Image
-
     import matplotlib
     import ultralytics
+    from PIL import Image
 
     assets = Path(ultralytics.__file__).parent / "assets"
     hopper = np.asarray(Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB"))

@@ -179,7 +179,7 @@ def load_hub(spec: str) -> LoadedModel:
 
     huggingface_hub honours HF_HUB_OFFLINE and HF_HOME/HF_HUB_CACHE itself.
     """
-    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub import constants
     from huggingface_hub.errors import (
         EntryNotFoundError,
         HfHubHTTPError,

@@ -29,6 +29,7 @@ from typer.core import TyperCommand
 from .constants import DEFAULT_SEGMENT, WIENER_ITERATIONS
 from .errors import Terminated, TrainingStopped, VimssError
 
+
 class VimssCommand(TyperCommand):
     """Help as a user reads it: flags without a `<bool>` value, usage as INPUTS... not {inputs}...."""
 

@@ -32,9 +32,9 @@ from . import atomic, augment, performance, physical
 from .errors import VimssError
 from .figures import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 from .instruments import INSTRUMENTS, Instrument, instrument
-from .players import Box
 from .performance import CONTROL_RATE, RELEASE, Performance, mechanical, perform, rubato_notes
 from .physical import PHYSICAL
+from .players import Box
 from .scores import PARSE_SECONDS, Note, Part, cached_parts, score_name, split_of, title_of
 
 LAYOUTS = ("solos", "urmp")
