@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -262,3 +263,27 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
     assert f"interrupted at step {state['step']}" in stderr and "--resume" in stderr and "Traceback" not in stderr
     resumed = vimss("train", "--data", solos, "--out", out, "--steps", str(state["step"] + 2), "--resume", "--workers", "0")
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
+    from vimss_cli.data import Example
+    from vimss_cli.train import _batch_loss, find_recordings, training_data
+
+    config = tiny(loss="si-sdr")
+    data = training_data(find_recordings([solos]), config, 4, 0, 3, None)
+    batch = Example(*(torch.stack(parts) for parts in zip(*(data[i] for i in range(4)))))
+    torch.manual_seed(0)
+    model = build_model(config.model).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(25):
+        loss, _, _ = _batch_loss(model, batch, config.model, loss_kind="si-sdr")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] - 1.0  # dB of SI-SDR gained on the batch
+    run = train([solos], tmp_path / "run", tiny(loss="si-sdr", steps=2), workers=0)
+    assert math.isfinite(run.si_sdr)
+    with pytest.raises(VimssError, match="unknown loss 'l3'"):
+        tiny(loss="l3")

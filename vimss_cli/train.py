@@ -46,6 +46,7 @@ from .waveunet import centre_crop
 
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
+LOSSES = ("mask", "si-sdr")
 LOG_FIELDS = ("step", "examples", "train_loss", "val_loss", "val_si_sdr", "val_si_sdri", "lr", "max_sources", "seconds")
 
 
@@ -66,6 +67,10 @@ class TrainConfig:
     """Share of mixtures that get white noise at 20-40 dB SNR (not a source: masks must ignore it)."""
     aligned_share: float = 0.5
     """Share of examples from URMP-layout pieces when both layouts are given."""
+    loss: str = "mask"
+    """U-Nets: "mask" (the magnitude-weighted L2 on ratio masks, or BCE on binary masks) or
+    "si-sdr" (minus the SI-SDR of the separated waveforms, through the ISTFT, over the
+    sources that play): a loss on what the user hears instead of on the masks."""
     validate_every: int = 500
     validation_size: int = 128
     plateau_patience: int = 2
@@ -86,6 +91,8 @@ class TrainConfig:
                 raise VimssError(f"train config: {name} must be at least 1")
         if not (self.lr > 0 and 0 <= self.noise <= 1 and 0 <= self.aligned_share <= 1):
             raise VimssError("train config: lr must be positive, noise and aligned_share within [0, 1]")
+        if self.loss not in LOSSES:
+            raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 
     def to_dict(self) -> dict[str, Any]:
         return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}, "model": self.model.to_dict()}
@@ -252,7 +259,7 @@ def waveform_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tenso
 
 
 def _batch_loss(net: torch.nn.Module, batch: Example, config: ModelConfig, *, estimates: bool = False,
-                ) -> tuple[torch.Tensor, torch.Tensor | None, Example]:  # fmt: skip
+                loss_kind: str = "mask") -> tuple[torch.Tensor, torch.Tensor | None, Example]:  # fmt: skip
     """The loss of a batch, the source estimates if asked, and the batch they are
     scored against: a Wave-U-Net's output is the centre of its input window."""
     labels = batch.labels if config.uses_labels else None
@@ -263,11 +270,16 @@ def _batch_loss(net: torch.nn.Module, batch: Example, config: ModelConfig, *, es
         return waveform_loss(out, scored.sources), out, scored
     spec = stft(batch.mix)
     masks = net(spec.abs(), labels, batch.visual if config.uses_visual else None)
-    loss = mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary")
-    if not estimates:
-        return loss, None, batch
+    if loss_kind == "mask" and not estimates:
+        return mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary"), None, batch
     applied = getattr(net, "module", net).applied(masks)  # what inference applies (net may be DDP-wrapped)
-    return loss, istft(applied * spec.unsqueeze(1), batch.mix.shape[-1]), batch
+    separated = istft(applied * spec.unsqueeze(1), batch.mix.shape[-1])
+    if loss_kind == "si-sdr":
+        present = (batch.labels > 0) & ~is_silent(batch.sources)
+        loss = -si_sdr(batch.sources, separated)[present].mean().float()
+    else:
+        loss = mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary")
+    return loss, separated if estimates else None, batch
 
 
 def _imagenet_trunk() -> dict[str, torch.Tensor]:
@@ -365,7 +377,7 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
                 for batch in loader:
                     batch = Example(*(t.to(dev) for t in batch))
                     batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
-                    loss, _, _ = _batch_loss(net, batch, config.model)
+                    loss, _, _ = _batch_loss(net, batch, config.model, loss_kind=config.loss)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -416,7 +428,8 @@ def validate(model: SeparationModel, dataset: torch.utils.data.Dataset, config: 
     totals = torch.zeros(4, dtype=torch.float64)  # loss sum, examples, SI-SDR sum, SI-SDRi sum (per source: count below)
     count = torch.zeros(1, dtype=torch.float64)
     for batch in loader:
-        loss, estimates, scored = _batch_loss(model, Example(*(t.to(dev) for t in batch)), config.model, estimates=True)
+        loss, estimates, scored = _batch_loss(model, Example(*(t.to(dev) for t in batch)), config.model, estimates=True,
+                                              loss_kind=config.loss)  # fmt: skip
         mix, sources, labels = scored.mix, scored.sources, scored.labels
         totals[0] += loss.item() * mix.shape[0]
         totals[1] += mix.shape[0]
