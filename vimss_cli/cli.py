@@ -381,7 +381,7 @@ def evaluate(
         find_detector = functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle))
 
         def players(video: Path, count: int) -> PlayerTrack:
-            return video_players(video, count, known, find_detector)
+            return video_players(video, count, known, find_detector, on_warning=warn)
 
         estimators = {}
         for spec in model or []:

@@ -201,13 +201,15 @@ def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector
     return PlayerTrack(tuple(times), tuple((b,) * len(times) for b in placed), tuple(tuple(p) for p in found))
 
 
-def video_players(video: Path, count: int, known: dict[Path, list[Box]], detector: Callable[[], Detector]) -> PlayerTrack:
+def video_players(video: Path, count: int, known: dict[Path, list[Box]], detector: Callable[[], Detector],
+                  on_warning: Callable[[str], None] | None = None) -> PlayerTrack:  # fmt: skip
     """The `count` players of a video: the boxes `vimss synth` recorded for it (`known`,
-    see `synth.manifest_boxes`), else detected by the detector `detector()` makes."""
+    see `synth.manifest_boxes`), else detected by the detector `detector()` makes (equal
+    strips, said to `on_warning`, when it finds another number)."""
     boxes = known.get(Path(video).resolve())
     if boxes is not None and len(boxes) != count:
         raise VimssError(f"{video}: the manifest has {len(boxes)} boxes for {count} players")
-    return find_players(video, count, boxes=boxes, detector=detector)
+    return find_players(video, count, boxes=boxes, detector=detector, strips_fallback=True, on_warning=on_warning)
 
 
 def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path,
