@@ -363,17 +363,19 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
             net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
         last = Validation(math.nan, math.nan, math.nan)
         started = time.monotonic() - state.seconds
-        while state.step < config.steps:
-            stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
-            dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
-                                    state.max_sources, visual)  # fmt: skip
-            # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
-            indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)]
-            loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
-                                                 num_workers=workers, shuffle=False)  # fmt: skip
-            net.train()
-            losses = []
-            try:
+        saved = state.step
+        try:
+            while state.step < config.steps:
+                stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
+                dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
+                                        state.max_sources, visual)  # fmt: skip
+                # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
+                indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop)
+                           for b in range(config.batch_size)]  # fmt: skip
+                loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices),
+                                                     batch_size=config.batch_size, num_workers=workers, shuffle=False)  # fmt: skip
+                net.train()
+                losses = []
                 for batch in loader:
                     batch = Example(*(t.to(dev) for t in batch))
                     batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
@@ -385,23 +387,24 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
                     state.step += 1
                     if on_step:
                         on_step(state.step, config.steps, loss.item())
-            except (KeyboardInterrupt, Terminated) as stop:
-                # Every finished step since the last checkpoint is kept: latest/ is saved where the
-                # run is (a signal inside the optimizer's update may leave that step partly applied).
-                if rank == 0 and state.step > 0:
-                    state.seconds = time.monotonic() - started
-                    _save(model, optimizer, scheduler, state, config, run_dir, last, improved=False)
-                raise TrainingStopped(state.step, run_dir, stop) from None
-            last = validate(model, val_set, config, dev, rank, world, workers)
-            scheduler.step(last.loss)
-            _update_curriculum(state, last, config)
-            improved = last.si_sdri > state.best
-            state.best = max(state.best, last.si_sdri)
-            state.seconds = time.monotonic() - started
-            if rank == 0:
-                _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
-                _append_log(run_dir / "log.csv", state, config.batch_size * world, sum(losses) / max(1, len(losses)), last,
-                            optimizer.param_groups[0]["lr"])  # fmt: skip
+                last = validate(model, val_set, config, dev, rank, world, workers)
+                scheduler.step(last.loss)
+                _update_curriculum(state, last, config)
+                improved = last.si_sdri > state.best
+                state.best = max(state.best, last.si_sdri)
+                state.seconds = time.monotonic() - started
+                if rank == 0:
+                    _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
+                    _append_log(run_dir / "log.csv", state, config.batch_size * world, sum(losses) / max(1, len(losses)),
+                                last, optimizer.param_groups[0]["lr"])  # fmt: skip
+                saved = state.step
+        except (KeyboardInterrupt, Terminated) as interrupt:
+            # Every finished step since the last checkpoint is kept: latest/ is saved where the
+            # run is (a signal inside the optimizer's update may leave that step partly applied).
+            if rank == 0 and state.step > saved:
+                state.seconds = time.monotonic() - started
+                _save(model, optimizer, scheduler, state, config, run_dir, last, improved=False)
+            raise TrainingStopped(state.step, run_dir, interrupt) from None
         return last
 
 
