@@ -36,13 +36,18 @@ def write_media(path: Path, audio: np.ndarray | None, sr: int, video: bool = Tru
             for packet in vstream.encode():
                 container.mux(packet)
         if audio is not None:
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
-            frame.sample_rate = sr
-            for packet in astream.encode(frame):
-                container.mux(packet)
-            for packet in astream.encode(None):
-                container.mux(packet)
+            _mux_audio(container, astream, audio, sr)
     return path
+
+
+def _mux_audio(container: av.container.OutputContainer, stream: av.audio.stream.AudioStream, audio: np.ndarray,
+               sr: int) -> None:  # fmt: skip
+    """Encode (channels, frames) float audio into `stream` and flush it."""
+    layout = "stereo" if audio.shape[0] == 2 else "mono"
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
+    frame.sample_rate = sr
+    for packet in [*stream.encode(frame), *stream.encode(None)]:
+        container.mux(packet)
 
 
 def write_counting_video(path: Path, frames: int, fps: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
@@ -98,12 +103,7 @@ def write_picture_video(path: Path, picture: np.ndarray | None, audio: np.ndarra
                 container.mux(packet)
         for packet in vstream.encode():
             container.mux(packet)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp", layout=layout)
-        frame.sample_rate = sr
-        for packet in astream.encode(frame):
-            container.mux(packet)
-        for packet in astream.encode(None):
-            container.mux(packet)
+        _mux_audio(container, astream, audio, sr)
     return path
 
 
