@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ COCO_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo1
 COCO_SHA256 = "0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1"
 """The digest published beside the v8.3.0 release file by third parties (it could not be
 checked from this project's offline machines): a file that differs is never loaded."""
+RETRY_SECONDS = 24 * 3600.0
+"""After a failed download, the default detector is not tried again for this long (offline runs wait no more)."""
 DOWNLOAD_SECONDS = 15.0
 """The longest the default detector waits for its one-time download before falling back."""
 BUNDLED_DETECTOR = "vimss-players"
@@ -132,7 +135,9 @@ def coco_weights(download: bool = True) -> Path | None:
 
     if verified(path):
         return path
-    if not download or os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("VIMSS_OFFLINE") == "1":
+    failed = path.with_name(f".{COCO_WEIGHTS}.unavailable")  # when the last try failed: not retried for a day
+    recent = failed.is_file() and time.time() - failed.stat().st_mtime < RETRY_SECONDS
+    if recent or not download or os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("VIMSS_OFFLINE") == "1":
         return None
     print(f"note: downloading the COCO person detector {COCO_WEIGHTS} (5.6 MB, at most {DOWNLOAD_SECONDS:g} s) "
           f"into {path.parent}", file=sys.stderr)  # fmt: skip
@@ -154,7 +159,9 @@ def coco_weights(download: bool = True) -> Path | None:
         os.replace(tmp, path)
         return path
     why = "timed out" if thread.is_alive() else first_line(outcome[0]) if outcome else "its SHA-256 differs from the pinned one"
-    print(f"note: {COCO_WEIGHTS} unavailable ({why}); using the bundled {BUNDLED_DETECTOR}", file=sys.stderr)
+    print(f"note: {COCO_WEIGHTS} unavailable ({why}); using the bundled {BUNDLED_DETECTOR} (next try in a day, "
+          f"or remove {failed})", file=sys.stderr)  # fmt: skip
+    failed.touch()
     if not thread.is_alive():
         tmp.unlink(missing_ok=True)
     return None
