@@ -92,7 +92,7 @@ def test_training_writes_checkpoints_and_a_log_that_separate_can_use(tmp_path, s
     stems = tmp_path / "stems"
     cli = vimss("separate", solos / "Violin" / "rec.flac", "-i", "vn,vc", "-m", tmp_path / "run" / "best", "-o", stems)
     assert cli.exit_code == 0, cli.output
-    assert sorted(p.name for p in (stems / "best" / "rec").iterdir()) == ["vc.wav", "vn.wav"]
+    assert sorted(p.name for p in (stems / "run-best" / "rec").iterdir()) == ["vc.wav", "vn.wav"]  # named for its run
 
 
 def test_resume_continues_exactly_where_the_run_stopped(tmp_path, solos):

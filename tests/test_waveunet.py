@@ -139,11 +139,11 @@ def test_cli_trains_separates_and_evaluates_a_wave_unet(tmp_path):
     sf.write(song, harmonic_mix(22050, 1.0, channels=2).T, 22050)
     result = vimss("separate", str(song), "-i", "vn,vc", "-m", str(tmp_path / "run" / "best"), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    written, rate = sf.read(tmp_path / "out" / "best" / "song" / "vc.wav")
+    written, rate = sf.read(tmp_path / "out" / "run-best" / "song" / "vc.wav")  # named for its run
     assert rate == 22050 and written.shape == (22050, 2)
     result = vimss("evaluate", str(data), "-m", str(tmp_path / "run" / "best"), "-o", str(tmp_path / "eval"), "-d", "cpu")
     assert result.exit_code == 0, result.output
-    assert {r["method"] for r in json.loads((tmp_path / "eval" / "results.json").read_text())["rows"]} >= {"best"}
+    assert {r["method"] for r in json.loads((tmp_path / "eval" / "results.json").read_text())["rows"]} >= {"run-best"}
 
 
 def test_a_saved_wave_unet_loads_to_the_same_outputs(tmp_path):
