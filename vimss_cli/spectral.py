@@ -59,9 +59,12 @@ def _overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
 @functools.lru_cache(maxsize=16)
 def _window_envelope(n_fft: int, hop: int, n_frames: int, device: torch.device, dtype: torch.dtype,
                      ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-    """The Hann window and the overlap-added squared window the ISTFT divides by."""
-    window = torch.hann_window(n_fft, device=device, dtype=dtype)
-    envelope = _overlap_add(window.square().expand(1, n_frames, n_fft), hop)[0]
+    """The Hann window and the overlap-added squared window the ISTFT divides by; made as
+    ordinary tensors even when first asked for under inference mode (validation), so a
+    training step that back-propagates through the ISTFT (the SI-SDR loss) can use them."""
+    with torch.inference_mode(False):
+        window = torch.hann_window(n_fft, device=device, dtype=dtype)
+        envelope = _overlap_add(window.square().expand(1, n_frames, n_fft), hop)[0]
     if envelope[n_fft // 2 : n_fft // 2 + hop * (n_frames - 1)].min() < 1e-11:
         raise ValueError(f"a Hann window of {n_fft} with hop {hop} cannot be inverted (hop too long)")
     return window, envelope
