@@ -267,9 +267,8 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
 
 def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
     from vimss_cli.data import Example
-    from vimss_cli.train import _batch_loss, find_recordings, training_data
-
     from vimss_cli.spectral import _window_envelope, istft, stft
+    from vimss_cli.train import _batch_loss, find_recordings, training_data
 
     config = tiny(loss="si-sdr")
     data = training_data(find_recordings([solos]), config, 4, 0, 3, None)

@@ -12,11 +12,11 @@ from test_audio import split_at_random
 from test_cli import assert_one_line_error, vimss
 
 from vimss_cli.checkpoints import load_model, save_pretrained
-from vimss_cli.config import WAVE_CONDITIONINGS, ModelConfig
+from vimss_cli.config import WAVE_CONDITIONINGS, ModelConfig, output_samples, valid_input_samples
 from vimss_cli.errors import VimssError
 from vimss_cli.family import build_model
 from vimss_cli.separator import Separator
-from vimss_cli.waveunet import output_samples, reflect_pad, stream_waveform, valid_input_samples
+from vimss_cli.waveunet import reflect_pad, stream_waveform
 
 TINY_WAVE = dict(architecture="wave-unet", levels=4, filters=4, down_kernel=5, up_kernel=3, input_samples=717)
 

@@ -367,12 +367,12 @@ def evaluate(
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors(as_json):
         from .checkpoints import load_model, to_device
+        from .data import manifest_boxes
         from .detector import load_detector
         from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
         from .evaluation import evaluate as run_evaluation
         from .players import PlayerTrack, video_players
         from .separator import Separator
-        from .synth import manifest_boxes
         from .urmp import urmp_pieces
 
         _quiet_hub_logs()

@@ -13,6 +13,7 @@ on exactly the data it would have seen.
 from __future__ import annotations
 
 import functools
+import json
 import random
 from pathlib import Path
 from typing import NamedTuple
@@ -25,6 +26,7 @@ from .audio import SOUNDFILE_EXTENSIONS, to_model_input
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .errors import VimssError
 from .instruments import INSTRUMENTS, N_INSTRUMENTS, index, instrument
+from .players import Box
 from .urmp import Piece
 
 SILENCE_PEAK = 1e-3
@@ -218,3 +220,16 @@ class Blend(torch.utils.data.Dataset):
         rng = random.Random(self.seed * 1_000_003 + item)
         dataset = rng.choices(self.datasets, self.weights)[0]
         return dataset[item]
+
+
+def manifest_boxes(folders: list[Path]) -> dict[Path, list[Box]]:
+    """The players' boxes `vimss synth --video` wrote in each folder's manifest, by video."""
+    boxes: dict[Path, list[Box]] = {}
+    for folder in folders:
+        manifest = Path(folder) / "manifest.json"
+        if not manifest.is_file():
+            continue
+        for item in json.loads(manifest.read_text()).get("items", []):
+            for video, found in item.get("boxes", {}).items():
+                boxes[(Path(folder) / video).resolve()] = [Box(*b) for b in found]
+    return boxes

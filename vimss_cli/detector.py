@@ -235,7 +235,7 @@ def detector_dataset(folders: list[Path], out: Path, frames_per_video: int = 6, 
 
     from PIL import Image
 
-    from .synth import manifest_boxes
+    from .data import manifest_boxes
     from .video import read_frames, video_info
 
     rng = random.Random(seed)

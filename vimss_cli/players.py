@@ -204,7 +204,7 @@ def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector
 def video_players(video: Path, count: int, known: dict[Path, list[Box]], detector: Callable[[], Detector],
                   on_warning: Callable[[str], None] | None = None) -> PlayerTrack:  # fmt: skip
     """The `count` players of a video: the boxes `vimss synth` recorded for it (`known`,
-    see `synth.manifest_boxes`), else detected by the detector `detector()` makes (equal
+    see `data.manifest_boxes`), else detected by the detector `detector()` makes (equal
     strips, said to `on_warning`, when it finds another number)."""
     boxes = known.get(Path(video).resolve())
     if boxes is not None and len(boxes) != count:

@@ -489,19 +489,6 @@ def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dic
     return videos
 
 
-def manifest_boxes(folders: list[Path]) -> dict[Path, list[Box]]:
-    """The players' boxes `vimss synth --video` wrote in each folder's manifest, by video."""
-    boxes: dict[Path, list[Box]] = {}
-    for folder in folders:
-        manifest = Path(folder) / "manifest.json"
-        if not manifest.is_file():
-            continue
-        for item in json.loads(manifest.read_text()).get("items", []):
-            for video, found in item.get("boxes", {}).items():
-                boxes[(Path(folder) / video).resolve()] = [Box(*b) for b in found]
-    return boxes
-
-
 def _solo_file(index: int, n: int, voice: Voice) -> str:
     """Where part n of item `index` goes in the Solos layout."""
     return f"{instrument(voice.instrument).solos_folder}/{index:06d}p{n}.flac"

@@ -185,9 +185,9 @@ def _visual_lookup(model: SeparationModel, videos: dict[Path, int], dirs: list[P
                    world: int) -> VisualLookup:  # fmt: skip
     """Cache the player features of every training and validation video once (rank 0
     first; the others then find them cached) and look them up per example."""
+    from .data import manifest_boxes
     from .detector import load_detector
     from .feature_cache import cache_videos
-    from .synth import manifest_boxes
 
     def cached() -> dict[Path, Path]:
         return cache_videos(model.visual, videos, cache, known=manifest_boxes(dirs), detector=functools.cache(load_detector))

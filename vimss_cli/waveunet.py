@@ -13,7 +13,6 @@ reflection (see `Separator`).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator
 
 import torch
@@ -21,46 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import FiLM, concat_context, multiply_masks
-from .config import ModelConfig
+from .config import ModelConfig, output_samples
 from .errors import VimssError
-
-
-def _output(levels: int, down_kernel: int, up_kernel: int, n: int) -> int | None:
-    """Samples out for `n` in, or None when they do not fit: a layer would empty, or a
-    skip could not be cropped evenly to its upsampled size."""
-    skips = []
-    for _ in range(levels):
-        n -= down_kernel - 1
-        skips.append(n)
-        n = (n + 1) // 2
-        if n < 1:
-            return None
-    n -= down_kernel - 1
-    for skip in reversed(skips):
-        if n < 1:
-            return None
-        n = 2 * n - 1
-        if skip < n or (skip - n) % 2:
-            return None
-        n -= up_kernel - 1
-    return n if n >= 1 else None
-
-
-def output_samples(config: ModelConfig, input_samples: int | None = None) -> int | None:
-    """Samples out for `input_samples` in (the config's by default); None if they do not fit."""
-    n = config.input_samples if input_samples is None else input_samples
-    return _output(config.levels, config.down_kernel, config.up_kernel, n)
-
-
-def valid_input_samples(levels: int, down_kernel: int, up_kernel: int, around: int) -> list[int]:
-    """The input lengths nearest `around` that fit these layers: the largest below (if
-    any) and the smallest above. Fitting lengths recur every 2**levels samples."""
-    fits = functools.partial(_output, levels, down_kernel, up_kernel)
-    below = next((n for n in range(around, max(0, around - 2 ** (levels + 1)), -1) if fits(n)), None)
-    above = around + 1
-    while fits(above) is None:
-        above += 1
-    return [n for n in (below, above) if n is not None]
 
 
 def centre_crop(x: torch.Tensor, length: int) -> torch.Tensor:
