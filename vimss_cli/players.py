@@ -6,7 +6,6 @@ box, and given instruments left to right (URMP composites its players in file-na
 from __future__ import annotations
 
 import bisect
-import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import replacing
 from .errors import VimssError
 from .video import read_frames, video_info
 
@@ -233,11 +233,9 @@ def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Pat
         draw.rectangle((left - line, top - line, right + line, bottom + line), fill="#000000")
         draw.text((x1 + 2 * line, y1 + 2 * line), label, fill=colour, font=font)
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        image.save(tmp, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
-        tmp.replace(path)
+        with replacing(path) as tmp:
+            image.save(tmp, format=(path.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
     except (OSError, ValueError, KeyError) as err:
-        tmp.unlink(missing_ok=True)
         raise VimssError(f"cannot write {path}: {getattr(err, 'strerror', None) or err}") from None
     return path
