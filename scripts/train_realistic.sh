@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# One row of issue 14's transfer protocol: fine-tune the bundled vimss-labels on a fold's realistic
-# corpus (scripts/realistic_corpus.sh) for a fixed number of steps, choosing checkpoints on the fold's
-# validation pieces (a sample set the row never trains on). Resumable: rerun to continue or extend.
+# One row of issue 14's transfer protocol: train on a fold's realistic corpus
+# (scripts/realistic_corpus.sh) for a fixed number of steps, choosing checkpoints on validation
+# pieces rendered with sample sets the row never trains on. Resumable: rerun to continue or extend.
 #
-#   FOLD=musescore ROW=all STEPS=1200 scripts/train_realistic.sh
+#   FOLD=musescore ROW=all STEPS=1200 scripts/train_realistic.sh        # fine-tune vimss-labels
+#   INIT= CORPUS=musescore-nophys VAL="data/fold-musescore-val data/fold-physical-val" \
+#     RUN=scratch-nophys CONFIG=scripts/configs/realistic-from-scratch.json scripts/train_realistic.sh
 #
-# THREADS (default 2) torch threads; two rows side by side on 2 cores: THREADS=1 each.
+# CORPUS (default $FOLD$SUFFIX) names data/solos-$CORPUS and data/urmp-$CORPUS; VAL (default the
+# fold's validation folder) lists validation folders; INIT empty trains from scratch; RUN names the
+# run folder (default $FOLD-$ROW). THREADS (default 2) torch threads; two rows side by side on
+# 2 cores: THREADS=1 each.
 set -euo pipefail
 VIMSS=${VIMSS:-.venv/bin/vimss}
 DATA=${DATA:-data}
@@ -16,11 +21,15 @@ SUFFIX=${SUFFIX:-}
 STEPS=${STEPS:-1200}
 CONFIG=${CONFIG:-scripts/configs/realistic-fine-tune.json}
 export OMP_NUM_THREADS=${THREADS:-2} MKL_NUM_THREADS=${THREADS:-2}
-out="$RUNS/$FOLD-$ROW"
-args=(--data "$DATA/solos-$FOLD$SUFFIX" --data "$DATA/urmp-$FOLD$SUFFIX" --val-data "$DATA/fold-$FOLD-val"
-      --out "$out" --steps "$STEPS" --workers 1)
+CORPUS=${CORPUS:-$FOLD$SUFFIX}
+VAL=${VAL:-$DATA/fold-$FOLD-val}
+INIT=${INIT-vimss-labels}
+out="$RUNS/${RUN:-$FOLD-$ROW}"
+args=(--data "$DATA/solos-$CORPUS" --data "$DATA/urmp-$CORPUS" --out "$out" --steps "$STEPS" --workers 1)
+for v in $VAL; do args+=(--val-data "$v"); done
 if [ -d "$out/latest" ]; then
     $VIMSS train "${args[@]}" --resume
 else
-    $VIMSS train "${args[@]}" --config "$CONFIG" --init "${INIT:-vimss-labels}"
+    if [ -n "$INIT" ]; then args+=(--init "$INIT"); fi
+    $VIMSS train "${args[@]}" --config "$CONFIG"
 fi
