@@ -29,7 +29,11 @@ demo: $(STAMP)
 	$(VENV)/bin/vimss separate examples/duet.flac --instruments vn,vc --out separated $(if $(MODEL),--model $(MODEL))
 	$(VENV)/bin/vimss separate examples/quartet.mp4 --instruments vn,va,vc --out separated --save-boxes separated/quartet-players.png $(if $(MODEL),--model $(MODEL))
 
+# Style (ruff: lint and format), types (mypy), then the tests; ruff and mypy read pyproject.toml.
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 # Regenerates benchmarks/RESULTS.md (speed beside Open-Unmix and Demucs, memory, quality;

@@ -3,6 +3,7 @@ own peak RSS, and a description of the machine for the results file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -50,9 +51,32 @@ def synth_video_piece(minutes: float, players: int):
 
     out = WORK / f"video-{minutes:g}min-{players}p"
     if not out.exists():
-        subprocess.run([VIMSS, "synth", str(out), "--layout", "urmp", "--split", "test", "--pieces", "1",
-                        "--seconds", str(60 * minutes), "--min-parts", str(players), "--max-parts", str(players),
-                        "--sample-rate", "44100", "--seed", "3", "--video"], check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                VIMSS,
+                "synth",
+                str(out),
+                "--layout",
+                "urmp",
+                "--split",
+                "test",
+                "--pieces",
+                "1",
+                "--seconds",
+                str(60 * minutes),
+                "--min-parts",
+                str(players),
+                "--max-parts",
+                str(players),
+                "--sample-rate",
+                "44100",
+                "--seed",
+                "3",
+                "--video",
+            ],
+            check=True,
+            capture_output=True,
+        )
     return urmp_pieces(out)[0][0]
 
 
@@ -74,8 +98,9 @@ def make_video_input(minutes: float) -> tuple[Path, list[str]]:
                     packet.stream = video_out
                     dst.mux(packet)
             for start in range(0, len(audio), SR):
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[start : start + SR].reshape(1, -1)),
-                                                   format="s16", layout="stereo")  # fmt: skip
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(audio[start : start + SR].reshape(1, -1)), format="s16", layout="stereo"
+                )
                 frame.sample_rate = SR
                 dst.mux(audio_out.encode(frame))
             dst.mux([packet for packet in audio_out.encode(None) if packet.size])  # not the flush's empty header update
@@ -111,13 +136,29 @@ def run_process(cmd: list[str], env: dict[str, str]) -> Run:
         return Run(wall, json.loads(out.read()), usage.ru_maxrss / 1024)
 
 
-def vimss_separate(path: Path, model: str, instruments: str, *, wiener: int, device: str, threads: int,
-                   extra: tuple[str, ...] = ()) -> Run:  # fmt: skip
+def vimss_separate(
+    path: Path, model: str, instruments: str, *, wiener: int, device: str, threads: int, extra: tuple[str, ...] = ()
+) -> Run:
     """`vimss separate` as a fresh process; summary["tracks"][0]["seconds"] is the time from
     opening the input to the stems renamed into place."""
     with tempfile.TemporaryDirectory(dir=WORK) as out:  # an hour of stems is 2 GB: not kept
-        cmd = [VIMSS, "separate", str(path), "-i", instruments, "-m", model, "-o", out, "-d", device,
-               "--wiener-iterations", str(wiener), "--json", *extra]  # fmt: skip
+        cmd = [
+            VIMSS,
+            "separate",
+            str(path),
+            "-i",
+            instruments,
+            "-m",
+            model,
+            "-o",
+            out,
+            "-d",
+            device,
+            "--wiener-iterations",
+            str(wiener),
+            "--json",
+            *extra,
+        ]
         return run_process(cmd, cpu_env(threads))
 
 
@@ -136,8 +177,12 @@ def bundled() -> list[Bundled]:
     from vimss_cli.checkpoints import bundled_models, load_model
 
     models = {name: load_model(name).model for name in bundled_models()}
-    return [Bundled(name, m.config.uses_visual, m.config.architecture != "wave-unet", sum(p.numel() for p in m.parameters()))
-            for name, m in models.items()]  # fmt: skip
+    return [
+        Bundled(
+            name, m.config.uses_visual, m.config.architecture != "wave-unet", sum(p.numel() for p in m.parameters())
+        )
+        for name, m in models.items()
+    ]
 
 
 def machine() -> str:
@@ -145,14 +190,16 @@ def machine() -> str:
     import torch
 
     cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as info:
+        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    versions = ", ".join(f"{name} {_version(name)}" for name in ("torch", "torchaudio", "openunmix", "demucs", "norbert"))
-    return (f"{cpu}, {os.cpu_count()} CPUs, {gpu}; {platform.system()} {platform.release()}, Python "
-            f"{platform.python_version()}, {versions}; {time.strftime('%Y-%m-%d %H:%M %Z')}")  # fmt: skip
+    versions = ", ".join(
+        f"{name} {_version(name)}" for name in ("torch", "torchaudio", "openunmix", "demucs", "norbert")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {gpu}; {platform.system()} {platform.release()}, Python "
+        f"{platform.python_version()}, {versions}; {time.strftime('%Y-%m-%d %H:%M %Z')}"
+    )
 
 
 def _version(name: str) -> str:

@@ -34,12 +34,24 @@ def main() -> None:
     for device in devices:
         for model in models:
             for minutes in args.video_minutes if model.visual else args.minutes:
-                path, instruments = make_video_input(minutes) if model.visual else (make_input(minutes), ["vn", "va", "vc"])
-                run = vimss_separate(path, model.name, ",".join(instruments), wiener=int(model.masks), device=device,
-                                     threads=args.threads)  # fmt: skip
+                path, instruments = (
+                    make_video_input(minutes) if model.visual else (make_input(minutes), ["vn", "va", "vc"])
+                )
+                run = vimss_separate(
+                    path,
+                    model.name,
+                    ",".join(instruments),
+                    wiener=int(model.masks),
+                    device=device,
+                    threads=args.threads,
+                )
                 track = run.summary["tracks"][0]
-                print(f"| {model.name}{' (video)' * model.visual} | {device} | {minutes:g} | {track['seconds']:.1f} | {run.rss_mb:.0f} | "
-                      f"{track.get('gpu_peak_mb', '-')} |", flush=True)  # fmt: skip
+                print(
+                    f"| {model.name}{' (video)' * model.visual} | {device} | {minutes:g} | "
+                    f"{track['seconds']:.1f} | {run.rss_mb:.0f} | "
+                    f"{track.get('gpu_peak_mb', '-')} |",
+                    flush=True,
+                )
                 print(f"{model.name} {minutes:g} min done", file=sys.stderr, flush=True)
 
 

@@ -36,8 +36,20 @@ from pathlib import Path
 from harness import VIMSS, WORK
 
 MUSESCORE = "/usr/share/sounds/sf3/MuseScore_General.sf3"
-COMMON = ["--layout", "urmp", "--split", "test", "--min-parts", "2", "--seconds", "30", "--seed", "1",
-          "--sample-rate", "22050"]  # fmt: skip
+COMMON = [
+    "--layout",
+    "urmp",
+    "--split",
+    "test",
+    "--min-parts",
+    "2",
+    "--seconds",
+    "30",
+    "--seed",
+    "1",
+    "--sample-rate",
+    "22050",
+]
 SETS = {
     "old": [*COMMON, "--max-parts", "4", "--soundfont", MUSESCORE, "--realism", "none"],
     "musescore": [*COMMON, "--max-parts", "5", "--soundfont", MUSESCORE, "--realism", "all"],
@@ -60,10 +72,15 @@ def render_set(name: str, pieces: int, workers: int, video: bool) -> Path:
 
 def paired_improvement(rows: list[dict], method: str, metric: str, instrument: str | None = None) -> float:
     mix = {(r["piece"], r["segment"], r["instrument"]): r[metric] for r in rows if r["method"] == "mix"}
-    diffs = [r[metric] - mix[key] for r in rows if r["method"] == method
-             and (instrument is None or r["instrument"] == instrument)
-             and (key := (r["piece"], r["segment"], r["instrument"])) in mix
-             and r[metric] is not None and mix[key] is not None]  # fmt: skip
+    diffs = [
+        r[metric] - mix[key]
+        for r in rows
+        if r["method"] == method
+        and (instrument is None or r["instrument"] == instrument)
+        and (key := (r["piece"], r["segment"], r["instrument"])) in mix
+        and r[metric] is not None
+        and mix[key] is not None
+    ]
     return statistics.fmean(diffs) if diffs else float("nan")
 
 
@@ -79,25 +96,41 @@ def score_set(name: str, models: list[str], args: argparse.Namespace) -> dict[st
     report = json.loads((out / "results.json").read_text())
     summary, rows = report["summary"], report["rows"]
     n_sources = {r["n_sources"] for r in rows}
-    print(f"\n### Set `{name}`: {args.pieces} held-out pieces ({min(n_sources)}-{max(n_sources)} sources), "
-          f"{'whole pieces' if not args.segment else f'{args.segment:g}-s segments'}; evaluate took {seconds:.0f} s\n")  # fmt: skip
-    print("| method | SI-SDR | SI-SDRi | SDR | SDRi | SIR | SAR | " + " | ".join(f"SI-SDRi {i}" for i in INSTRUMENTS) + " |")
+    print(
+        f"\n### Set `{name}`: {args.pieces} held-out pieces ({min(n_sources)}-{max(n_sources)} sources), "
+        f"{'whole pieces' if not args.segment else f'{args.segment:g}-s segments'}; evaluate took {seconds:.0f} s\n"
+    )
+    print(
+        "| method | SI-SDR | SI-SDRi | SDR | SDRi | SIR | SAR | "
+        + " | ".join(f"SI-SDRi {i}" for i in INSTRUMENTS)
+        + " |"
+    )
     print("|---" * (7 + len(INSTRUMENTS)) + "|")
     table: dict[str, dict[str, float]] = {}
     for method in summary:
         s = summary[method]
-        values = {"si_sdr": s["si_sdr"]["mean"], "si_sdri": paired_improvement(rows, method, "si_sdr"),
-                  "sdr": s["sdr"]["mean"], "sdri": paired_improvement(rows, method, "sdr"),
-                  "sir": s["sir"]["mean"], "sar": s["sar"]["mean"]}  # fmt: skip
+        values = {
+            "si_sdr": s["si_sdr"]["mean"],
+            "si_sdri": paired_improvement(rows, method, "si_sdr"),
+            "sdr": s["sdr"]["mean"],
+            "sdri": paired_improvement(rows, method, "sdr"),
+            "sir": s["sir"]["mean"],
+            "sar": s["sar"]["mean"],
+        }
         values |= {f"si_sdri_{i}": paired_improvement(rows, method, "si_sdr", i) for i in INSTRUMENTS}
         table[method] = values
         sar = "—" if method == "mix" else f"{values['sar']:.2f}"
-        print(f"| {method} | {values['si_sdr']:.2f} | {values['si_sdri']:+.2f} | {values['sdr']:.2f} | "
-              f"{values['sdri']:+.2f} | {values['sir']:.2f} | {sar} | "
-              + " | ".join(f"{values[f'si_sdri_{i}']:+.2f}" for i in INSTRUMENTS) + " |")  # fmt: skip
+        print(
+            f"| {method} | {values['si_sdr']:.2f} | {values['si_sdri']:+.2f} | {values['sdr']:.2f} | "
+            f"{values['sdri']:+.2f} | {values['sir']:.2f} | {sar} | "
+            + " | ".join(f"{values[f'si_sdri_{i}']:+.2f}" for i in INSTRUMENTS)
+            + " |"
+        )
     by_n = report["by_n_sources"]
-    print("\nSI-SDR by number of sources: " + "; ".join(
-        f"{key}: {value['si_sdr']['mean']:.2f}" for key, value in sorted(by_n.items())))  # fmt: skip
+    print(
+        "\nSI-SDR by number of sources: "
+        + "; ".join(f"{key}: {value['si_sdr']['mean']:.2f}" for key, value in sorted(by_n.items()))
+    )
     return table
 
 

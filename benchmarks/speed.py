@@ -42,8 +42,14 @@ from harness import (
 STAGES = ["decode", "resample", "STFT", "network", "interpolate", "Wiener", "ISTFT", "write", "other"]
 
 
-def rows_for(models: list[Bundled], device: str, minutes: float, threads: int, wiener: list[int], repeats: int,
-             ) -> list[str]:  # fmt: skip
+def rows_for(
+    models: list[Bundled],
+    device: str,
+    minutes: float,
+    threads: int,
+    wiener: list[int],
+    repeats: int,
+) -> list[str]:
     audio = make_input(minutes)
     seconds = 60 * minutes
     rows = []
@@ -51,24 +57,45 @@ def rows_for(models: list[Bundled], device: str, minutes: float, threads: int, w
     def row(name: str, params: int, iterations: str, runs: list) -> str:
         run = sorted(runs, key=lambda r: r.summary["tracks"][0]["seconds"])[len(runs) // 2]  # the median run
         took = run.summary["tracks"][0]["seconds"]
-        return (f"| {name} | {params / 1e6:.1f} M | {device} | {iterations} | {took:.2f} | **{seconds / took:.1f}×** | "
-                f"{run.wall:.1f} | {run.rss_mb:.0f} |")  # fmt: skip
+        return (
+            f"| {name} | {params / 1e6:.1f} M | {device} | {iterations} | {took:.2f} | **{seconds / took:.1f}×** | "
+            f"{run.wall:.1f} | {run.rss_mb:.0f} |"
+        )
 
     for model in models:
         path, instruments = make_video_input(minutes) if model.visual else (audio, ["vn", "va", "vc"])
         for w in wiener if model.masks else [0]:
-            runs = [vimss_separate(path, model.name, ",".join(instruments), wiener=w, device=device, threads=threads)
-                    for _ in range(repeats)]  # fmt: skip
-            rows.append(row(model.name + " (video)" * model.visual, model.parameters, str(w) if model.masks else "-", runs))
+            runs = [
+                vimss_separate(path, model.name, ",".join(instruments), wiener=w, device=device, threads=threads)
+                for _ in range(repeats)
+            ]
+            rows.append(
+                row(model.name + " (video)" * model.visual, model.parameters, str(w) if model.masks else "-", runs)
+            )
             print(rows[-1], file=sys.stderr, flush=True)
     for peer in ("umxl", "htdemucs"):
         for w in wiener if peer == "umxl" else [0]:
             with tempfile.TemporaryDirectory(dir=WORK) as out:
-                cmd = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), peer, str(audio), out,
-                       "--wiener", str(w), "--device", device]  # fmt: skip
+                cmd = [
+                    sys.executable,
+                    str(ROOT / "benchmarks" / "peers.py"),
+                    peer,
+                    str(audio),
+                    out,
+                    "--wiener",
+                    str(w),
+                    "--device",
+                    device,
+                ]
                 run = run_process(cmd, cpu_env(threads))
-            rows.append(row(f"{peer} (peer, random weights)", run.summary["parameters"], str(w) if peer == "umxl" else "-",
-                            [run]))  # fmt: skip
+            rows.append(
+                row(
+                    f"{peer} (peer, random weights)",
+                    run.summary["parameters"],
+                    str(w) if peer == "umxl" else "-",
+                    [run],
+                )
+            )
             print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
@@ -78,8 +105,17 @@ def stage_rows(models: list[Bundled], device: str, minutes: float, threads: int)
     for model in models:
         if model.visual:  # its extra stages (detection, features) are benchmarks/video_speed.py's
             continue
-        cmd = [sys.executable, str(ROOT / "benchmarks" / "stages.py"), str(make_input(minutes)), model.name, "vn,va,vc",
-               "--wiener", str(int(model.masks)), "--device", device]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(ROOT / "benchmarks" / "stages.py"),
+            str(make_input(minutes)),
+            model.name,
+            "vn,va,vc",
+            "--wiener",
+            str(int(model.masks)),
+            "--device",
+            device,
+        ]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=cpu_env(threads))
         result = json.loads(out.stdout)
         cells = [f"{result['stages'][stage]:.2f}" if stage in result["stages"] else "-" for stage in STAGES]
@@ -98,15 +134,22 @@ def main() -> None:
     devices = [d for d in args.devices if d != "cuda" or torch.cuda.is_available()]
     models = bundled()
     print(f"Machine: {machine()}\n")
-    print(f"{args.minutes:g}-minute 44.1 kHz stereo input, {args.threads} CPU threads per process; vimss rows are the "
-          f"median of {args.repeats} runs, the peers' (10-30x slower) one run"
-          f"{'' if 'cuda' in devices else '; no GPU on this machine, so no GPU rows'}.\n")  # fmt: skip
-    print("| model | parameters | device | Wiener iterations | separation s | real-time factor | process wall s | peak RSS MB |")
+    print(
+        f"{args.minutes:g}-minute 44.1 kHz stereo input, {args.threads} CPU threads per process; vimss rows are the "
+        f"median of {args.repeats} runs, the peers' (10-30x slower) one run"
+        f"{'' if 'cuda' in devices else '; no GPU on this machine, so no GPU rows'}.\n"
+    )
+    print(
+        "| model | parameters | device | Wiener iterations | separation s | real-time factor | "
+        "process wall s | peak RSS MB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for device in devices:
         print("\n".join(rows_for(models, device, args.minutes, args.threads, args.wiener, args.repeats)), flush=True)
-    print(f"\nWhere the time goes (`benchmarks/stages.py`, one Wiener iteration where there are masks; decoding and "
-          f"writing run inline here, in a background thread in `vimss separate`), seconds for {args.minutes:g} min:\n")  # fmt: skip
+    print(
+        f"\nWhere the time goes (`benchmarks/stages.py`, one Wiener iteration where there are masks; decoding and "
+        f"writing run inline here, in a background thread in `vimss separate`), seconds for {args.minutes:g} min:\n"
+    )
     print(f"| model | device | {' | '.join(STAGES)} | total |")
     print("|---|---|" + "---|" * (len(STAGES) + 1))
     for device in devices:

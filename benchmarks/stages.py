@@ -74,17 +74,18 @@ class InlineExecutor(ThreadPoolExecutor):
 
 
 def instrument(model: torch.nn.Module) -> None:
-    # One stage at a time: no decoding ahead or writing behind in threads.
-    separator.read_ahead = lambda blocks: blocks
-    separator.ThreadPoolExecutor = InlineExecutor
+    # One stage at a time: no decoding ahead or writing behind in threads. Timing wraps the
+    # pipeline's own functions and methods in place: the ignores below are those assignments.
+    separator.read_ahead = lambda blocks, *_: blocks
+    separator.ThreadPoolExecutor = InlineExecutor  # type: ignore[misc]
     torchaudio.functional.resample = timed("resample", torchaudio.functional.resample)
     separator.stft = timed("STFT", separator.stft)
     separator.istft = timed("ISTFT", separator.istft)
     separator._lerp = timed("interpolate", separator._lerp)
-    separator.Separator._wiener = timed("Wiener", separator.Separator._wiener)
+    separator.Separator._wiener = timed("Wiener", separator.Separator._wiener)  # type: ignore[method-assign]
     for reader in (audio.SoundFileReader, audio.ContainerReader):
-        reader.blocks = timed_iterator("decode", reader.blocks)
-    audio.AtomicAudioWriter.write = timed("write", audio.AtomicAudioWriter.write)
+        reader.blocks = timed_iterator("decode", reader.blocks)  # type: ignore[method-assign]
+    audio.AtomicAudioWriter.write = timed("write", audio.AtomicAudioWriter.write)  # type: ignore[method-assign]
     for forward in ("masks", "forward_window"):  # the U-Net's masks, the Wave-U-Net's windows
         if hasattr(model, forward):
             setattr(model, forward, timed("network", getattr(model, forward)))

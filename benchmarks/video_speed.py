@@ -76,6 +76,7 @@ def stages(video: Path, instruments: list[str], model: str) -> dict[str, float]:
     started = time.perf_counter()
     players = find_players(video, len(instruments), detector=load_detector)
     times["detection"] = time.perf_counter() - started
+    assert loaded.model.visual is not None, "the video benchmark times a visual model"
     features = TimedFeatures(loaded.model.visual, video, players, separator.segment, loaded.model.config.visual_frames)
     started = time.perf_counter()
     separator.separate(wave, rate, instruments, visual=features)
@@ -100,21 +101,40 @@ def main() -> None:
     per_minute = {stage: statistics.median(r[stage] for r in runs) / args.minutes for stage in runs[0]}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     started = time.perf_counter()
-    out = subprocess.run([str(Path(sys.executable).parent / "vimss"), "separate", str(video), "-i", ",".join(instruments),
-                          "-m", args.model, "-o", str(WORK / "video-speed-out"), "--json"],
-                         check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "vimss"),
+            "separate",
+            str(video),
+            "-i",
+            ",".join(instruments),
+            "-m",
+            args.model,
+            "-o",
+            str(WORK / "video-speed-out"),
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     end_to_end = time.perf_counter() - started
     separated = json.loads(out.stdout)["tracks"][0]["seconds"]
-    print(f"{video.name}: {args.minutes:g} min, {len(instruments)} players ({','.join(instruments)}), "
-          f"model {args.model}, {args.threads} torch threads, {os.cpu_count()} CPUs; median of {args.repeats}\n")  # fmt: skip
+    print(
+        f"{video.name}: {args.minutes:g} min, {len(instruments)} players ({','.join(instruments)}), "
+        f"model {args.model}, {args.threads} torch threads, {os.cpu_count()} CPUs; median of {args.repeats}\n"
+    )
     print("| stage | seconds per minute of video | share |")
     print("|---|---|---|")
     total = sum(per_minute.values())
     for stage, seconds in per_minute.items():
         print(f"| {stage} | {seconds:.2f} | {seconds / total:.0%} |")
     print(f"| all stages | {total:.2f} | {60 / total:.1f}x real time |")
-    print(f"\n`vimss separate` end to end (fresh process): {end_to_end / args.minutes:.2f} s per minute "
-          f"({separated / args.minutes:.2f} s in separate_file)")  # fmt: skip
+    print(
+        f"\n`vimss separate` end to end (fresh process): {end_to_end / args.minutes:.2f} s per minute "
+        f"({separated / args.minutes:.2f} s in separate_file)"
+    )
 
 
 if __name__ == "__main__":

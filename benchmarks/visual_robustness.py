@@ -55,7 +55,9 @@ def variant(source: Path, name: str, pictures: list[np.ndarray] | None, keep_box
         mix, sr = sf.read(piece.mix, dtype="int16")
         frames = max(1, round(len(mix) / sr * 15))
         still = pictures[k % len(pictures)] if pictures else None
-        shown = (still if still is not None else rng.integers(0, 256, (180, 320, 3), dtype=np.uint8) for _ in range(frames))
+        shown = (
+            still if still is not None else rng.integers(0, 256, (180, 320, 3), dtype=np.uint8) for _ in range(frames)
+        )
         piece.video.write_bytes(encode_video(shown, mix, sr))
     tmp.rename(out)
     return out
@@ -79,10 +81,25 @@ def main() -> None:
     results = {}
     for name, data in cases.items():
         out = WORK / "visual-robustness" / data.name
-        vimss("evaluate", str(data), "-m", "vimss-visual", "-m", "vimss-labels", "--no-oracles", "-o", str(out),
-              "-d", "cpu", "--workers", str(args.workers))  # fmt: skip
+        vimss(
+            "evaluate",
+            str(data),
+            "-m",
+            "vimss-visual",
+            "-m",
+            "vimss-labels",
+            "--no-oracles",
+            "-o",
+            str(out),
+            "-d",
+            "cpu",
+            "--workers",
+            str(args.workers),
+        )
         rows = json.loads((out / "results.json").read_text())["rows"]
-        visual, labels = (statistics.fmean(r["si_sdr"] for r in rows if r["method"] == m) for m in ("vimss-visual", "vimss-labels"))
+        visual, labels = (
+            statistics.fmean(r["si_sdr"] for r in rows if r["method"] == m) for m in ("vimss-visual", "vimss-labels")
+        )
         results[name] = {"vimss-visual": visual, "vimss-labels": labels}
         print(f"| {name} | {visual:.2f} | {labels:.2f} | {visual - labels:+.2f} |")
     (WORK / "visual-robustness" / "summary.json").write_text(json.dumps(results, indent=1) + "\n")

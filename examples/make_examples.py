@@ -19,6 +19,7 @@ from music21 import corpus
 
 from vimss_cli.figures import encode_video, place_figures, render_frames
 from vimss_cli.instruments import instrument
+from vimss_cli.performance import mechanical
 from vimss_cli.scores import Note, load_parts
 from vimss_cli.synth import fold_into_range, octave_fit, render_part
 
@@ -34,14 +35,21 @@ def render(part, abbr: str) -> tuple[np.ndarray, tuple[float, ...]]:
     notes = tuple(n for n in part.notes if n.start < SECONDS)
     shift, _ = octave_fit(notes, inst)
     notes = tuple(Note(n.start, min(n.end, SECONDS), fold_into_range(n.pitch + shift, inst), n.velocity) for n in notes)
-    audio = render_part(notes, inst.gm_programs[0], SOUNDFONT, SR, (0.3, 0.2, 0.5, 0.3), int(SR * (SECONDS + 1)))
+    audio = render_part(
+        mechanical(notes), inst.gm_programs[0], SOUNDFONT, SR, (0.3, 0.2, 0.5, 0.3), int(SR * (SECONDS + 1))
+    )
     return audio, tuple(n.start for n in notes)
 
 
 def main() -> None:
-    parts = load_parts(Path(corpus.getWork("mozart/k80/movement4.mxl")))
+    work = corpus.getWork("mozart/k80/movement4.mxl")
+    assert isinstance(work, Path), "one movement is one file"
+    parts = load_parts(work)
     (violin, violin_onsets), (viola, viola_onsets), (cello, cello_onsets) = (
-        render(parts[0], "vn"), render(parts[2], "va"), render(parts[-1], "vc"))  # fmt: skip
+        render(parts[0], "vn"),
+        render(parts[2], "va"),
+        render(parts[-1], "vc"),
+    )
     stereo = np.stack([0.75 * violin + 0.25 * cello, 0.25 * violin + 0.75 * cello], axis=1)
     sf.write(HERE / "duet.flac", 0.8 * stereo / np.abs(stereo).max(), SR, subtype="PCM_16")
     mix = violin + viola + cello

@@ -47,18 +47,28 @@ def main() -> None:
     last = log[-1]
     hours = float(last["seconds"]) / 3600
     details = [
-        "## Recipe", "", args.recipe or "(see the run's train_config.json below)", "",
+        "## Recipe",
+        "",
+        args.recipe or "(see the run's train_config.json below)",
+        "",
         f"- Run: `{args.run}`, checkpoint `{args.checkpoint}`; {int(last['step']):,} steps, "
         f"{int(last['examples']):,} mixtures, {hours:.2f} h of training on 2 CPU cores (no GPU).",
         f"- Validation (SI-SDR improvement on the fold's validation pieces) peaked at step {int(peak['step']):,}: "
         f"{float(peak['val_si_sdri']):+.2f} dB; at the last step {float(last['val_si_sdri']):+.2f} dB.",
-        "", "```json", json.dumps(config, indent=1), "```",
-    ]  # fmt: skip
+        "",
+        "```json",
+        json.dumps(config, indent=1),
+        "```",
+    ]
     if args.quality:
         quality = json.loads(args.quality.read_text())
         method = args.method or f"{args.run.name}-{args.checkpoint}"
-        details += ["", "## Held-out sets (benchmarks/quality.py, whole pieces, 1 Wiener iteration)", "",
-                    fold_table(quality, method)]  # fmt: skip
+        details += [
+            "",
+            "## Held-out sets (benchmarks/quality.py, whole pieces, 1 Wiener iteration)",
+            "",
+            fold_table(quality, method),
+        ]
     target = ROOT / "benchmarks" / "ablation" / args.row
     card = model_card(args.row, model.config, "\n".join(details))
     save_pretrained(model, target, card=card, half=True)

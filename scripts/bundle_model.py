@@ -1,6 +1,6 @@
 """Ship a trained checkpoint inside the package as fp16 safetensors with its model card.
 
-    .venv/bin/python scripts/bundle_model.py RUN_DIR/best models/vimss-labels --details CARD.md
+.venv/bin/python scripts/bundle_model.py RUN_DIR/best models/vimss-labels --details CARD.md
 """
 
 from __future__ import annotations

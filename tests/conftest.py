@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -14,22 +15,24 @@ from vimss_cli.config import ModelConfig
 from vimss_cli.family import build_model
 from vimss_cli.unet import ConditionedUNet
 
-TINY = dict(channels=(4, 8, 16))
+TINY = {"channels": (4, 8, 16)}
 
 
-def tiny_config(**overrides: object) -> ModelConfig:
-    fields = {**TINY, **overrides}
+def tiny_config(**overrides: Any) -> ModelConfig:
+    fields: dict[str, Any] = {**TINY, **overrides}
     if fields.get("conditioning", "none") != "none":
         fields.setdefault("context", "visual" if fields["conditioning"] == "final-multiply" else "labels")
     return ModelConfig(**fields)
 
 
-def tiny_model(seed: int = 0, **overrides: object) -> ConditionedUNet:
+def tiny_model(seed: int = 0, **overrides: Any) -> ConditionedUNet:
     torch.manual_seed(seed)
     model = build_model(tiny_config(**overrides))
+    assert isinstance(model, ConditionedUNet)
     # Random BatchNorm statistics, so eval-mode outputs depend on them (save/load checks).
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
+            assert module.running_mean is not None and module.running_var is not None
             module.running_mean.uniform_(-0.1, 0.1)
             module.running_var.uniform_(0.5, 1.5)
     return model.eval()
@@ -39,7 +42,8 @@ def ones_model() -> ConditionedUNet:
     """A real model whose every mask is 1: zero mask-layer weights, a large bias."""
     model = tiny_model()
     for decoder in model.decoders:
-        conv = decoder.out[-1]
+        conv = cast(torch.nn.Sequential, decoder.out)[-1]
+        assert isinstance(conv, torch.nn.Conv2d) and conv.bias is not None
         torch.nn.init.zeros_(conv.weight)
         torch.nn.init.constant_(conv.bias, 40.0)
     return model

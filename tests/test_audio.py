@@ -96,7 +96,9 @@ def split_at_random(x: torch.Tensor, seed: int) -> list[torch.Tensor]:
     return blocks
 
 
-@pytest.mark.parametrize("rates", [(44100, 11025), (48000, 11025), (96000, 11025), (11025, 44100), (11025, 48000), (8000, 11025)])
+@pytest.mark.parametrize(
+    "rates", [(44100, 11025), (48000, 11025), (96000, 11025), (11025, 44100), (11025, 48000), (8000, 11025)]
+)
 def test_resampling_a_stream_equals_resampling_the_whole(rates):
     x = torch.randn(2, 30001)
     joined = torch.cat(list(resample_stream(split_at_random(x, seed=rates[0]), *rates)), dim=-1)
@@ -112,8 +114,14 @@ def test_reading_ahead_gives_the_blocks_and_stops_when_the_consumer_does():
         reader = read_ahead(iter(blocks[:3]))
         finished = threading.Event()
         # the pause lets the thread reach its next hand-over before the consumer stops
-        closer = threading.Thread(target=lambda r=reader: ([next(r, None) for _ in range(taken)], time.sleep(0.3),
-                                                           r.close(), finished.set()))  # fmt: skip
+        closer = threading.Thread(
+            target=lambda r=reader, n=taken, done=finished: (
+                [next(r, None) for _ in range(n)],
+                time.sleep(0.3),
+                r.close(),
+                done.set(),
+            )
+        )
         closer.start()
         closer.join(timeout=10)
         assert finished.is_set(), f"read_ahead hung when its consumer stopped after {taken} blocks"

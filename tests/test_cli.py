@@ -44,15 +44,30 @@ def test_separate_writes_one_file_per_instrument(tmp_path, model_dir, mix_wav):
     for stem in folder.iterdir():
         info = sf.info(stem)
         assert (info.samplerate, info.channels, info.frames, info.subtype) == (
-            src.samplerate, src.channels, src.frames, "PCM_16")  # fmt: skip
+            src.samplerate,
+            src.channels,
+            src.frames,
+            "PCM_16",
+        )
 
 
 def test_residual_stems_add_up_to_the_input(tmp_path, model_dir, mix_wav):
     out = tmp_path / "sep"
     result = vimss(
-        "separate", mix_wav, "-i", "vn,va,vc", "-m", model_dir, "-o", out,
-        "--wiener-iterations", "0", "--residual", "--bit-depth", "32f",
-    )  # fmt: skip
+        "separate",
+        mix_wav,
+        "-i",
+        "vn,va,vc",
+        "-m",
+        model_dir,
+        "-o",
+        out,
+        "--wiener-iterations",
+        "0",
+        "--residual",
+        "--bit-depth",
+        "32f",
+    )
     assert result.exit_code == 0, result.output
     folder = out / "tiny-labels" / "quartet"
     total = sum(sf.read(folder / f"{n}.wav")[0] for n in ("vn", "va", "vc", "residual"))
@@ -63,9 +78,25 @@ def test_json_summary_and_several_inputs_and_formats(tmp_path, model_dir, mix_wa
     video = write_media(tmp_path / "clip.mkv", harmonic_mix(44100, 2.0, 1), 44100)
     out = tmp_path / "sep"
     result = vimss(
-        "separate", mix_wav, video, "-i", "vn,vc", "-m", model_dir, "-o", out,
-        "--format", "flac", "--bit-depth", "24", "--json", "--segment", "1.0", "--overlap", "0.2",
-    )  # fmt: skip
+        "separate",
+        mix_wav,
+        video,
+        "-i",
+        "vn,vc",
+        "-m",
+        model_dir,
+        "-o",
+        out,
+        "--format",
+        "flac",
+        "--bit-depth",
+        "24",
+        "--json",
+        "--segment",
+        "1.0",
+        "--overlap",
+        "0.2",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["model"] == "tiny-labels" and summary["device"] == "cpu"
@@ -81,8 +112,17 @@ def test_the_bundled_default_separates_with_no_network(tmp_path):
     as root, in a network namespace with no network at all)."""
     listed = vimss("models", "--json")
     assert {"name": "vimss-labels", "source": "bundled"}.items() <= json.loads(listed.stdout)[0].items()
-    command = [sys.executable, "-m", "vimss_cli", "separate", str(ROOT / "examples" / "duet.flac"), "-i", "vn,vc",
-               "-o", str(tmp_path / "sep")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "vimss_cli",
+        "separate",
+        str(ROOT / "examples" / "duet.flac"),
+        "-i",
+        "vn,vc",
+        "-o",
+        str(tmp_path / "sep"),
+    ]
     if os.geteuid() == 0 and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
         command = ["unshare", "-n", *command]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -92,8 +132,15 @@ def test_the_bundled_default_separates_with_no_network(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["vc.wav", "vn.wav"]
     assert sf.info(folder / "vn.wav").samplerate == 44100
     # A video goes through the bundled detector, ResNet-50 and the bundled visual model.
-    video = [*command[: command.index("separate") + 1], str(ROOT / "examples" / "quartet.mp4"), "-i", "vn,va,vc",
-             "-o", str(tmp_path / "sep"), "--json"]  # fmt: skip
+    video = [
+        *command[: command.index("separate") + 1],
+        str(ROOT / "examples" / "quartet.mp4"),
+        "-i",
+        "vn,va,vc",
+        "-o",
+        str(tmp_path / "sep"),
+        "--json",
+    ]
     run = subprocess.run(video, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["model"] == "vimss-visual"
@@ -177,12 +224,14 @@ def test_read_only_output_folder(tmp_path, model_dir, mix_wav):
 def test_console_script_runs_as_a_process(tmp_path, model_dir, mix_wav):
     """The installed entry point, as a user types it (no traceback on errors either)."""
     exe = Path(sys.executable).parent / "vimss"
-    ok = subprocess.run([exe, "separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "o"],
-                        capture_output=True, text=True)  # fmt: skip
+    ok = subprocess.run(
+        [exe, "separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "o"], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "o" / "tiny-labels" / "quartet" / "vn.wav").is_file()
-    bad = subprocess.run([exe, "separate", tmp_path / "nope.wav", "-i", "vn,vc", "-m", model_dir],
-                         capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [exe, "separate", tmp_path / "nope.wav", "-i", "vn,vc", "-m", model_dir], capture_output=True, text=True
+    )
     assert bad.returncode == 1 and bad.stderr.strip() == f"error: input not found: {tmp_path / 'nope.wav'}"
 
 
@@ -225,7 +274,9 @@ def test_help_version_and_list_models(tmp_path):
 
 
 def test_the_package_and_the_cli_import_without_torch():
-    code = ("import sys, vimss_cli, vimss_cli.cli; heavy = {'torch', 'torchvision', 'torchaudio', 'ultralytics', 'av'}; "
-            "print(sorted(heavy & set(sys.modules)))")  # fmt: skip
+    code = (
+        "import sys, vimss_cli, vimss_cli.cli; heavy = {'torch', 'torchvision', 'torchaudio', 'ultralytics', 'av'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"

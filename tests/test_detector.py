@@ -1,5 +1,6 @@
 """YOLO player detectors: the safetensors folder format, local weights, and their errors."""
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,13 @@ def test_a_saved_detector_loads_offline_with_its_weights_and_names(detector_fold
     detector = load_detector(folder)
     assert detector.yolo.model.names == {0: "player"} and detector.player_class == 0 and detector.image_size == 320
     for (name, saved), original in zip(detector.yolo.model.state_dict().items(), model.state_dict().values()):
-        torch.testing.assert_close(saved, original.half().to(saved.dtype) if original.is_floating_point() else original,
-                                   rtol=0, atol=0, msg=name)  # fmt: skip
+        torch.testing.assert_close(
+            saved,
+            original.half().to(saved.dtype) if original.is_floating_point() else original,
+            rtol=0,
+            atol=0,
+            msg=name,
+        )
 
 
 def test_a_detector_gives_boxes_per_frame(detector_folder):
@@ -63,7 +69,7 @@ def test_a_pt_detector_is_never_unpickled_without_trust(tmp_path):
 
     marker = tmp_path / "code-ran"
     (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Planted(str(marker))))
-    with pytest.raises(VimssError, match="pickled PyTorch file.*--trust-pickle.*convert-detector"):
+    with pytest.raises(VimssError, match=r"pickled PyTorch file.*--trust-pickle.*convert-detector"):
         load_detector(tmp_path / "evil.pt")
     assert not marker.exists()
 
@@ -93,18 +99,18 @@ def test_the_cached_coco_file_is_loaded_only_with_the_pinned_digest(tmp_path, mo
 
 
 def test_detector_errors(tmp_path, detector_folder):
-    with pytest.raises(VimssError, match="detector not found"):
+    with pytest.raises(VimssError, match=r"detector not found"):
         load_detector(tmp_path / "nothing.pt")
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(VimssError, match="cannot load detector"):
+    with pytest.raises(VimssError, match=r"cannot load detector"):
         load_detector(tmp_path / "bad.pt", trust_pickle=True)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "detector.yaml").write_text((detector_folder[0] / "detector.yaml").read_text())
-    with pytest.raises(VimssError, match="model.safetensors is missing"):
+    with pytest.raises(VimssError, match=r"model.safetensors is missing"):
         load_detector(broken)
     (broken / "model.safetensors").write_bytes(b"\0" * 16)
-    with pytest.raises(VimssError, match="broken detector folder"):
+    with pytest.raises(VimssError, match=r"broken detector folder"):
         load_detector(broken)
 
 
@@ -124,8 +130,13 @@ def test_a_detector_trains_on_synthetic_video_frames_offline(tmp_path):
     labels = (tmp_path / "dataset" / "labels" / "val" / "00000_0.txt").read_text().splitlines()
     (boxes,) = item["boxes"].values()
     x1, y1, x2, y2 = boxes[0]
-    assert labels[0].split() == ["0", f"{(x1 + x2) / 640:.6f}", f"{(y1 + y2) / 360:.6f}", f"{(x2 - x1) / 320:.6f}",
-                                 f"{(y2 - y1) / 180:.6f}"]  # fmt: skip
+    assert labels[0].split() == [
+        "0",
+        f"{(x1 + x2) / 640:.6f}",
+        f"{(y1 + y2) / 360:.6f}",
+        f"{(x2 - x1) / 320:.6f}",
+        f"{(y2 - y1) / 180:.6f}",
+    ]
     assert len(labels) == len(boxes) and Image.open(images[0]).size == (320, 180)
     folder = train_detector(data, tmp_path / "trained", epochs=1, image_size=64, batch=2, workers=0)
     detector = load_detector(folder)
@@ -140,7 +151,7 @@ def test_the_bundled_detector_finds_the_three_players_of_the_example():
     example = Path(__file__).resolve().parent.parent / "examples" / "quartet.mp4"
     track = find_players(example, 3, detector=lambda: load_detector(bundled_detector_dir()))
     boxes = track.at(0.0)
-    assert all(a.x2 <= b.x1 + 4 for a, b in zip(boxes, boxes[1:]))  # three players, left to right
+    assert all(a.x2 <= b.x1 + 4 for a, b in itertools.pairwise(boxes))  # three players, left to right
     assert all(b.area > 0.04 * 320 * 180 for b in boxes)  # each a whole figure, not a fragment
 
 

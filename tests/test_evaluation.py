@@ -6,7 +6,6 @@ import pytest
 import torch
 from conftest import tiny_model
 from typer.testing import CliRunner
-from urmp_fixture import write_dataset
 
 from vimss_cli.checkpoints import save_pretrained
 from vimss_cli.cli import app
@@ -21,6 +20,7 @@ from vimss_cli.evaluation import (
     summarise,
 )
 from vimss_cli.separator import Separator
+from vimss_cli.tone_dataset import write_dataset
 from vimss_cli.urmp import urmp_pieces
 
 
@@ -54,7 +54,9 @@ def test_no_pieces_is_an_error(tmp_path):
 
 def test_oracle_rows_on_a_generated_piece(dataset):
     audio = load_piece(urmp_pieces(dataset)[0][0])
-    rows = evaluate([urmp_pieces(dataset)[0][0]], {k: (lambda a, k=k: oracle_estimates(k, a)) for k in ("irm", "ibm", "mix")})
+    rows = evaluate(
+        [urmp_pieces(dataset)[0][0]], {k: (lambda a, k=k: oracle_estimates(k, a)) for k in ("irm", "ibm", "mix")}
+    )
     by = {(r["method"], r["instrument"]): r for r in rows}
     for inst in ("vn", "vc"):
         assert by[("irm", inst)]["si_sdr"] > 15  # disjoint harmonics: nearly perfect
@@ -82,17 +84,27 @@ def test_models_are_conditioned_on_the_pieces_ground_truth_not_all_ones(dataset)
     truth = separator.separate(audio.mix, 11025, "vn,vc")
     torch.testing.assert_close(got, torch.stack([truth["vn"], truth["vc"]]))
     # the published code's mistake: every label set; our estimates differ from that
-    all_ones = Separator(model, wiener_iterations=0).separate(audio.mix, 11025, ",".join(
-        ["vn", "va", "vc", "db", "fl", "ob", "cl", "bn", "sax", "tpt", "hn", "tbn", "tba"]))  # fmt: skip
+    all_ones = Separator(model, wiener_iterations=0).separate(
+        audio.mix, 11025, ",".join(["vn", "va", "vc", "db", "fl", "ob", "cl", "bn", "sax", "tpt", "hn", "tbn", "tba"])
+    )
     assert not torch.allclose(got[0], all_ones["vn"], atol=1e-4)
 
 
 def test_compare_gives_paired_differences():
     rows = [
-        {"method": m, "piece": "p", "segment": s, "instrument": "vn",
-         **{k: (float(s) + (1.0 if m == "b" else 0.0)) for k in ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")}}
-        for m in ("a", "b") for s in range(8)
-    ]  # fmt: skip
+        {
+            "method": m,
+            "piece": "p",
+            "segment": s,
+            "instrument": "vn",
+            **{
+                k: (float(s) + (1.0 if m == "b" else 0.0))
+                for k in ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")
+            },
+        }
+        for m in ("a", "b")
+        for s in range(8)
+    ]
     result = compare(rows, "a", "b")
     assert result["si_sdr"]["mean_difference"] == 1.0 and result["si_sdr"]["n"] == 8
     assert result["si_sdr"]["p_value"] < 0.01
@@ -102,8 +114,16 @@ def test_an_infinite_metric_is_summarised_not_a_crash():
     # The mix's SAR is infinite when the mix is exactly the sum of the references
     # (integer stems, as `vimss synth` writes them).
     metrics = ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")
-    rows = [{"method": "mix", "piece": "p", "segment": s, "instrument": "vn",
-             **{k: (math.inf if k == "sar" else float(s)) for k in metrics}} for s in range(3)]  # fmt: skip
+    rows = [
+        {
+            "method": "mix",
+            "piece": "p",
+            "segment": s,
+            "instrument": "vn",
+            **{k: (math.inf if k == "sar" else float(s)) for k in metrics},
+        }
+        for s in range(3)
+    ]
     summary = summarise(rows)["mix"]
     assert summary["sar"]["mean"] == math.inf and math.isnan(summary["sar"]["std"]) and summary["sar"]["n"] == 3
     assert summary["sdr"] == {"mean": 1.0, "std": 1.0, "n": 3}
@@ -113,8 +133,25 @@ def test_evaluate_cli_writes_tables_csv_json_and_plots(dataset, tmp_path):
     a = save_pretrained(tiny_model(conditioning="label-multiply"), tmp_path / "model-a")
     b = save_pretrained(tiny_model(seed=1, conditioning="film-final"), tmp_path / "model-b")
     out = tmp_path / "eval"
-    result = CliRunner().invoke(app, ["evaluate", str(dataset), "-m", str(a), "-m", str(b), "-o", str(out),
-                                      "--segment", "3.0", "--workers", "2", "--wiener-iterations", "1"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(dataset),
+            "-m",
+            str(a),
+            "-m",
+            str(b),
+            "-o",
+            str(out),
+            "--segment",
+            "3.0",
+            "--workers",
+            "2",
+            "--wiener-iterations",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "skipped 02_Sonata_fl_fl" in result.stderr
     for name in ("model-a", "model-b", "irm", "ibm", "mix"):
@@ -152,4 +189,6 @@ def test_a_truncated_stem_skips_its_piece_and_the_mix_has_no_sar(dataset, tmp_pa
     assert piece.name not in {r["piece"] for r in report["rows"]}
     assert any(piece.name in note for note in report["skipped"])
     mix_row = next(line for line in result.stdout.splitlines() if line.strip().startswith("│ mix") or " mix " in line)
-    assert "134" not in mix_row and all(r["sar"] is None or math.isnan(r["sar"]) for r in report["rows"] if r["method"] == "mix")
+    assert "134" not in mix_row and all(
+        r["sar"] is None or math.isnan(r["sar"]) for r in report["rows"] if r["method"] == "mix"
+    )

@@ -85,7 +85,9 @@ def test_averaging_checkpoints_takes_the_mean_of_their_weights(tmp_path):
     for (name, value), x, y in zip(mean.state_dict().items(), a.state_dict().values(), b.state_dict().values()):
         expected = (x.float() + y.float()) / 2 if x.is_floating_point() else x
         torch.testing.assert_close(value, expected.to(value.dtype), msg=name)
-    assert torch.equal(average_models(folders[:1]).state_dict()["encoder.0.conv.weight"], a.state_dict()["encoder.0.conv.weight"])
+    assert torch.equal(
+        average_models(folders[:1]).state_dict()["encoder.0.conv.weight"], a.state_dict()["encoder.0.conv.weight"]
+    )
     other = save_pretrained(tiny_model(conditioning="film-final"), tmp_path / "other")
     with pytest.raises(VimssError, match="different model configs"):
         average_models([folders[0], other])
@@ -118,13 +120,22 @@ def test_a_silent_hub_is_waited_for_a_bounded_time_and_said(tmp_path, cache, mix
 
     server = _silent_server()
     try:
-        env = {**os.environ, "HF_HUB_CACHE": str(cache if cached else tmp_path / "none"), "VIMSS_HUB_TIMEOUT": "3",
-               "HF_ENDPOINT": f"http://127.0.0.1:{server.getsockname()[1]}"}  # fmt: skip
+        env = {
+            **os.environ,
+            "HF_HUB_CACHE": str(cache if cached else tmp_path / "none"),
+            "VIMSS_HUB_TIMEOUT": "3",
+            "HF_ENDPOINT": f"http://127.0.0.1:{server.getsockname()[1]}",
+        }
         env.pop("HF_HUB_OFFLINE", None)
         exe = Path(sys.executable).parent / "vimss"
         started = time.monotonic()
-        run = subprocess.run([exe, "separate", mix_wav, "-i", "vn,vc", "-m", "chamber/tiny-labels", "-o", tmp_path / "o"],
-                             capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        run = subprocess.run(
+            [exe, "separate", mix_wav, "-i", "vn,vc", "-m", "chamber/tiny-labels", "-o", tmp_path / "o"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         waited = time.monotonic() - started
     finally:
         server.close()

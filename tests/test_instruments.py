@@ -8,9 +8,20 @@ def test_table_has_13_classes_in_urmp_order():
     assert ABBREVIATIONS == ("vn", "va", "vc", "db", "fl", "ob", "cl", "bn", "sax", "tpt", "hn", "tbn", "tba")
     assert all(inst.gm_programs and inst.solos_folder and inst.name for inst in INSTRUMENTS)
     assert {i.solos_folder for i in INSTRUMENTS} == {
-        "Bassoon", "Cello", "Clarinet", "DoubleBass", "Flute", "Horn", "Oboe",
-        "Saxophone", "Trombone", "Trumpet", "Tuba", "Viola", "Violin",
-    }  # fmt: skip
+        "Bassoon",
+        "Cello",
+        "Clarinet",
+        "DoubleBass",
+        "Flute",
+        "Horn",
+        "Oboe",
+        "Saxophone",
+        "Trombone",
+        "Trumpet",
+        "Tuba",
+        "Viola",
+        "Violin",
+    }
 
 
 def test_parse_accepts_abbreviations_names_and_any_case():

@@ -54,8 +54,7 @@ def test_bss_eval_matches_si_sdr_for_white_noise_and_is_nan_for_silence():
     s, noise = orthogonal_pair(11025 * 2)
     noise *= (s.pow(2).sum() / noise.pow(2).sum() / 100).sqrt()
     other = torch.roll(s, 5000)
-    sdr, sir, sar = bss_eval(torch.stack([s, other, torch.zeros_like(s)]),
-                             torch.stack([s + noise, other, noise]))  # fmt: skip
+    sdr, sir, sar = bss_eval(torch.stack([s, other, torch.zeros_like(s)]), torch.stack([s + noise, other, noise]))
     assert sdr[0].item() == pytest.approx(20.0, abs=0.5)  # white noise: SDR ~ SI-SDR
     assert sar[0].item() == pytest.approx(20.0, abs=0.5)
     assert math.isnan(sdr[2]) and math.isnan(sir[2]) and math.isnan(sar[2])

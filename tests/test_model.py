@@ -76,8 +76,14 @@ def test_conditioned_model_requires_its_context():
         tiny_model(conditioning="film-encoder")(torch.rand(1, 512, 8))
 
 
-@pytest.mark.parametrize("overrides", [{}, {"conditioning": "film-encoder", "frequency_scale": "log"},
-                                       {"architecture": "multihead-unet", "mask": "binary"}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"conditioning": "film-encoder", "frequency_scale": "log"},
+        {"architecture": "multihead-unet", "mask": "binary"},
+    ],
+)
 def test_save_load_gives_identical_outputs(tmp_path, overrides):
     model = tiny_model(**overrides)
     folder = save_pretrained(model, tmp_path / "ckpt")
@@ -149,9 +155,16 @@ def test_broken_checkpoint_folders_are_one_line_errors(tmp_path, how, message):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("overrides", [{"conditioning": c, "architecture": a} for c in CONDITIONINGS if c != "final-multiply"
-                                       for a in ("unet", "multihead-unet")]  # fmt: skip
-                         + [{"conditioning": c, "context": "labels+visual"} for c in ("film-final", "final-multiply")])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"conditioning": c, "architecture": a}
+        for c in CONDITIONINGS
+        if c != "final-multiply"
+        for a in ("unet", "multihead-unet")
+    ]
+    + [{"conditioning": c, "context": "labels+visual"} for c in ("film-final", "final-multiply")],
+)
 def test_masks_of_chosen_instruments_are_those_of_all_instruments(overrides):
     """Separation asks the network for only the instruments it separates."""
     from test_visual import features

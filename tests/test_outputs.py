@@ -54,8 +54,24 @@ def test_sigterm_mid_run_leaves_no_partial_files(tmp_path, model_dir):
     rng = np.random.default_rng(0)
     sf.write(long_input, (0.1 * rng.standard_normal((22050 * 600, 1))).astype(np.float32), 22050)
     out = tmp_path / "sep"
-    child = subprocess.Popen([sys.executable, "-m", "vimss_cli", "separate", str(long_input), "-i", "vn,vc", "-m",
-                              str(model_dir), "-o", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vimss_cli",
+            "separate",
+            str(long_input),
+            "-i",
+            "vn,vc",
+            "-m",
+            str(model_dir),
+            "-o",
+            str(out),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not list(out.rglob(".*.partial")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -72,8 +88,10 @@ def test_a_full_disk_is_named(tmp_path, model_dir, mix_wav):
     out.mkdir()
     if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
         pytest.skip("no mount namespaces here")
-    script = (f"mount -t tmpfs -o size=64k tmpfs {out} && exec {sys.executable} -m vimss_cli separate {mix_wav} "
-              f"-i vn,vc -m {model_dir} -o {out}")  # fmt: skip
+    script = (
+        f"mount -t tmpfs -o size=64k tmpfs {out} && exec {sys.executable} -m vimss_cli separate {mix_wav} "
+        f"-i vn,vc -m {model_dir} -o {out}"
+    )
     run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
@@ -83,7 +101,9 @@ def test_a_full_disk_is_named(tmp_path, model_dir, mix_wav):
 def test_unwritable_output_is_still_one_line(tmp_path, model_dir, mix_wav):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert_one_line_error(vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", blocker / "x"), "cannot create")
+    assert_one_line_error(
+        vimss("separate", mix_wav, "-i", "vn,vc", "-m", model_dir, "-o", blocker / "x"), "cannot create"
+    )
 
 
 def test_ignores_other_files_named_like_partials(tmp_path):
@@ -112,8 +132,9 @@ def test_input_beyond_full_scale_is_rescaled_or_clamped_with_a_warning(tmp_path,
     from conftest import harmonic_mix
 
     loud = _write(tmp_path / "loud.wav", 50 * harmonic_mix(22050, 3.0, 1) / 0.4)  # peaks at 50x full scale
-    result = vimss("separate", loud, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / mode, "--clip-mode", mode,
-                   "--residual")  # fmt: skip
+    result = vimss(
+        "separate", loud, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / mode, "--clip-mode", mode, "--residual"
+    )
     assert result.exit_code == 0, result.output
     assert "warning:" in result.stderr and "50.00x full scale" in result.stderr
     stems = [sf.read(p)[0] for p in sorted((tmp_path / mode).rglob("*.wav"))]
@@ -133,8 +154,9 @@ def test_float_output_keeps_the_level_of_a_loud_input(tmp_path, model_dir):
     from conftest import harmonic_mix
 
     loud = _write(tmp_path / "loud.wav", 5 * harmonic_mix(22050, 2.0, 1) / 0.4)
-    result = vimss("separate", loud, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "f", "--bit-depth", "32f",
-                   "--residual")  # fmt: skip
+    result = vimss(
+        "separate", loud, "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "f", "--bit-depth", "32f", "--residual"
+    )
     assert result.exit_code == 0 and "warning" not in result.stderr
     total = np.sum([sf.read(p)[0] for p in (tmp_path / "f").rglob("*.wav")], axis=0)
     assert np.abs(total - sf.read(loud)[0]).max() < 1e-3
@@ -146,18 +168,54 @@ def test_inputs_of_the_same_name_do_not_overwrite_each_other(tmp_path, model_dir
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         _write(tmp_path / folder / "duet.wav", harmonic_mix(22050, 2.0, 1))
-    same = vimss("separate", tmp_path / "a" / "duet.wav", tmp_path / "b" / "duet.wav", "-i", "vn,vc", "-m", model_dir,
-                 "-o", tmp_path / "o")  # fmt: skip
+    same = vimss(
+        "separate",
+        tmp_path / "a" / "duet.wav",
+        tmp_path / "b" / "duet.wav",
+        "-i",
+        "vn,vc",
+        "-m",
+        model_dir,
+        "-o",
+        tmp_path / "o",
+    )
     assert_one_line_error(same, "would write the same stems", "{parent}-{track}")
-    apart = vimss("separate", tmp_path / "a" / "duet.wav", tmp_path / "b" / "duet.wav", "-i", "vn,vc", "-m", model_dir,
-                  "-o", tmp_path / "o", "--filename", "{parent}-{track}/{stem}.{ext}")  # fmt: skip
+    apart = vimss(
+        "separate",
+        tmp_path / "a" / "duet.wav",
+        tmp_path / "b" / "duet.wav",
+        "-i",
+        "vn,vc",
+        "-m",
+        model_dir,
+        "-o",
+        tmp_path / "o",
+        "--filename",
+        "{parent}-{track}/{stem}.{ext}",
+    )
     assert apart.exit_code == 0, apart.output
     assert sorted(str(p.relative_to(tmp_path / "o" / model_dir.name)) for p in (tmp_path / "o").rglob("*.wav")) == [
-        "a-duet/vc.wav", "a-duet/vn.wav", "b-duet/vc.wav", "b-duet/vn.wav"]
-    flat = vimss("separate", tmp_path / "a" / "duet.wav", "-i", "vn,vc", "-m", model_dir, "-o", tmp_path / "flat",
-                 "--filename", "{track}_{stem}.{ext}")  # fmt: skip
+        "a-duet/vc.wav",
+        "a-duet/vn.wav",
+        "b-duet/vc.wav",
+        "b-duet/vn.wav",
+    ]
+    flat = vimss(
+        "separate",
+        tmp_path / "a" / "duet.wav",
+        "-i",
+        "vn,vc",
+        "-m",
+        model_dir,
+        "-o",
+        tmp_path / "flat",
+        "--filename",
+        "{track}_{stem}.{ext}",
+    )
     assert flat.exit_code == 0 and sorted(p.name for p in (tmp_path / "flat" / model_dir.name).iterdir()) == [
-        "duet_vc.wav", "duet_vn.wav"]
+        "duet_vc.wav",
+        "duet_vn.wav",
+    ]
 
 
 def test_two_runs_best_checkpoints_get_their_own_folders(tmp_path, model_dir, mix_wav):
@@ -165,7 +223,10 @@ def test_two_runs_best_checkpoints_get_their_own_folders(tmp_path, model_dir, mi
 
     for run in ("run1", "run2"):
         shutil.copytree(model_dir, tmp_path / run / "best")
-        assert vimss("separate", mix_wav, "-i", "vn,vc", "-m", tmp_path / run / "best", "-o", tmp_path / "o").exit_code == 0
+        assert (
+            vimss("separate", mix_wav, "-i", "vn,vc", "-m", tmp_path / run / "best", "-o", tmp_path / "o").exit_code
+            == 0
+        )
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["run1-best", "run2-best"]
 
 

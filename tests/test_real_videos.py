@@ -28,7 +28,9 @@ def test_a_video_of_real_people_separates_and_says_what_it_found(tmp_path, name)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) <= 1 and all("equal vertical strips" in w for w in warnings)
     assert (tmp_path / "boxes.png").is_file()
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*.wav")) == sorted(f"{i}.wav" for i in instruments.split(","))
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.wav")) == sorted(
+        f"{i}.wav" for i in instruments.split(",")
+    )
 
 
 def test_a_noise_video_falls_back_to_strips_with_a_warning(tmp_path):
@@ -57,8 +59,10 @@ def test_boxes_outside_the_frame_or_on_audio_are_errors(tmp_path):
     video = write_picture_video(tmp_path / "v.mp4", PHOTOS["zidane"][0], audio, sr, 2.0)
     result = vimss("separate", video, "-i", "vn,vc", "-o", tmp_path, "--boxes", "0,0,600,720;600,0,5000,720")
     assert_one_line_error(result, "reaches outside the 1280x720 frame")
-    assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "-o", tmp_path, "--boxes", "0,0,10,10;10,0,20,10"),
-                          "--boxes needs a video")  # fmt: skip
+    assert_one_line_error(
+        vimss("separate", DUET, "-i", "vn,vc", "-o", tmp_path, "--boxes", "0,0,10,10;10,0,20,10"),
+        "--boxes needs a video",
+    )
 
 
 def test_a_video_without_sound_says_so_before_detection(tmp_path):

@@ -1,5 +1,6 @@
 """Realism of `vimss synth`: measured in the rendered stems, not only in the manifest."""
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -27,10 +28,10 @@ def f0_track(wave: np.ndarray, sr: int, near: float, hop: int = 64, size: int = 
     pad = 32 * size
     track = []
     for start in range(0, len(wave) - size, hop):
-        spectrum = np.abs(np.fft.rfft(wave[start:start + size] * window, pad))
+        spectrum = np.abs(np.fft.rfft(wave[start : start + size] * window, pad))
         lo, hi = int(near * 0.9 * pad / sr), int(near * 1.1 * pad / sr)
         k = lo + int(np.argmax(spectrum[lo:hi]))
-        a, b, c = np.log(spectrum[k - 1:k + 2] + 1e-12)
+        a, b, c = np.log(spectrum[k - 1 : k + 2] + 1e-12)
         track.append((k + 0.5 * (a - c) / (a - 2 * b + c)) * sr / pad)
     return np.array(track)
 
@@ -48,7 +49,9 @@ def cents(track: np.ndarray, reference: float) -> np.ndarray:
 @pytest.mark.parametrize(("rate", "depth"), [(5.0, 30.0), (6.5, 15.0)])
 def test_vibrato_wobbles_the_rendered_pitch_at_the_drawn_rate_and_depth(rate, depth):
     # The sample's own pitch wobble is taken out: the same note rendered without vibrato.
-    wave, flat = (render_part(one_note(rate, d), 73, TIM, SR, None, 4 * SR)[SR // 2:int(2.8 * SR)] for d in (depth, 0.0))
+    wave, flat = (
+        render_part(one_note(rate, d), 73, TIM, SR, None, 4 * SR)[SR // 2 : int(2.8 * SR)] for d in (depth, 0.0)
+    )
     track = cents(f0_track(wave, SR, 440.0), 440.0) - cents(f0_track(flat, SR, 440.0), 440.0)
     track -= track.mean()
     spectrum = np.abs(np.fft.rfft(track * np.hanning(len(track)), 8 * len(track)))
@@ -58,8 +61,8 @@ def test_vibrato_wobbles_the_rendered_pitch_at_the_drawn_rate_and_depth(rate, de
 
 
 def test_detune_moves_the_whole_note():
-    sharp = f0_track(render_part(one_note(5.0, 0.0, detune=10.0), 73, TIM, SR, None, 4 * SR)[SR:2 * SR], SR, 440.0)
-    plain = f0_track(render_part(one_note(5.0, 0.0), 73, TIM, SR, None, 4 * SR)[SR:2 * SR], SR, 440.0)
+    sharp = f0_track(render_part(one_note(5.0, 0.0, detune=10.0), 73, TIM, SR, None, 4 * SR)[SR : 2 * SR], SR, 440.0)
+    plain = f0_track(render_part(one_note(5.0, 0.0), 73, TIM, SR, None, 4 * SR)[SR : 2 * SR], SR, 440.0)
     assert float(np.median(cents(sharp, 1.0) - cents(plain, 1.0))) == pytest.approx(10.0, abs=1.5)
 
 
@@ -67,7 +70,7 @@ def test_expression_shapes_loudness_inside_a_note():
     style = Style(0, 0, 10, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, ((0.0, 0.0), (1.0, -12.0), (2.0, 0.0), (9.0, 0.0)), 0)
     note = PlayedNote(0.0, 3.0, 69, 100, 0, 0.0, 0.0, 0.2, 0.5, 0.0)
     wave = render_part(Performance((note,), style, ("dynamics",)), 73, TIM, SR, None, 4 * SR)
-    level = [20 * np.log10(np.sqrt(np.mean(wave[int(t * SR):int((t + 0.1) * SR)] ** 2))) for t in (0.45, 0.95, 1.45)]
+    level = [20 * np.log10(np.sqrt(np.mean(wave[int(t * SR) : int((t + 0.1) * SR)] ** 2))) for t in (0.45, 0.95, 1.45)]
     assert level[0] - level[1] == pytest.approx(6.0, abs=2.0)  # -6 dB of the phrase at 0.5 s ... -12 at 1 s
     assert level[2] - level[1] == pytest.approx(6.0, abs=2.0)
 
@@ -86,7 +89,8 @@ def test_onsets_move_by_the_drawn_jitter(tmp_path):
     timed = synthesize(tmp_path / "t", [score], settings("urmp", seconds=8.0, realism=("timing",)), pieces=1)
     record = json.loads(timed.manifest.read_text())["items"][0]
     assert [p["instrument"] for p in record["parts"]] == [
-        p["instrument"] for p in json.loads(mech.manifest.read_text())["items"][0]["parts"]]  # the same arrangement
+        p["instrument"] for p in json.loads(mech.manifest.read_text())["items"][0]["parts"]
+    ]  # the same arrangement
     (piece_m,), _ = urmp_pieces(tmp_path / "m")
     (piece_t,), _ = urmp_pieces(tmp_path / "t")
     for k, inst in enumerate(piece_t.instruments):
@@ -104,7 +108,7 @@ def _onsets(wave: np.ndarray) -> list[float]:
     """Seconds where the 2-ms envelope first rises above a tenth of its peak after a rest of 0.2 s."""
     envelope = np.convolve(np.abs(wave), np.ones(22) / 22, "same")
     above = np.flatnonzero(envelope > 0.1 * envelope.max())
-    starts = [above[0], *(b for a, b in zip(above, above[1:]) if b - a > 0.2 * SR)]
+    starts = [above[0], *(b for a, b in itertools.pairwise(above) if b - a > 0.2 * SR)]
     return [s / SR for s in starts]
 
 
@@ -129,7 +133,7 @@ def test_players_differ_and_some_play_without_vibrato():
 
 
 def test_overlapping_notes_get_their_own_channels():
-    notes = tuple(Note(0.0, 2.0, 60 + k, 90) for k in range(3)) + (Note(1.0, 1.5, 70, 90),)
+    notes = (*tuple(Note(0.0, 2.0, 60 + k, 90) for k in range(3)), Note(1.0, 1.5, 70, 90))
     played = perform(notes, random.Random(0), "vn", ("vibrato",), 5.0)
     assert len({n.channel for n in played.notes}) == 4 and 9 not in {n.channel for n in played.notes}
 
@@ -156,22 +160,31 @@ def test_turning_one_step_off_keeps_the_other_draws(tmp_path):
     assert [p["recording"] for p in a] == [p["recording"] for p in b]
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("all", REALISM), ("none", ()), ("room,vibrato", ("vibrato", "room")),
-    ("-noise,-room", tuple(s for s in REALISM if s not in ("noise", "room"))),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("all", REALISM),
+        ("none", ()),
+        ("room,vibrato", ("vibrato", "room")),
+        ("-noise,-room", tuple(s for s in REALISM if s not in ("noise", "room"))),
+    ],
+)
 def test_realism_steps_are_named(spec, expected):
     assert parse_realism(spec) == expected
 
 
 @pytest.mark.parametrize("spec", ["reverb", "room,-noise"])
 def test_unknown_or_mixed_realism_steps_are_errors(spec):
-    with pytest.raises(VimssError, match="realism"):
+    with pytest.raises(VimssError, match=r"realism"):
         parse_realism(spec)
 
 
 def test_noise_floor_sits_at_its_drawn_levels():
-    draws = augment.draw_recording(random.Random(3), SR)["noise"] | {"hum_db": -50.0, "rumble_db": -40.0, "hiss_db": -60.0}
+    draws = augment.draw_recording(random.Random(3), SR)["noise"] | {
+        "hum_db": -50.0,
+        "rumble_db": -40.0,
+        "hiss_db": -60.0,
+    }
     noise = augment.noise_floor(10 * SR, 1.0, draws, SR)
     total = 10 * np.log10(10 ** (-40 / 10) + 10 ** (-50 / 10) + 10 ** (-60 / 10))
     assert 20 * np.log10(np.sqrt(np.mean(noise**2))) == pytest.approx(total, abs=0.5)
@@ -201,7 +214,7 @@ def test_scores_are_read_once_and_slow_ones_are_given_up(tmp_path):
     path = Path(score.write("musicxml", fp=tmp_path / "duet.musicxml"))
     copy = tmp_path / "again.musicxml"
     copy.write_bytes(path.read_bytes())
-    with pytest.raises(VimssError, match="reading took longer than 0.001 s"):
+    with pytest.raises(VimssError, match=r"reading took longer than 0.001 s"):
         cached_parts(path, time_limit=0.001)
     parts = cached_parts(path, time_limit=60)
     assert [len(p.notes) for p in parts] == [120, 120]
@@ -216,7 +229,7 @@ def test_a_physical_model_stem_sounds_in_the_asked_pitch(inst):
     timbre = physical.draw_timbre(random.Random(1), inst)
     voice = Voice("p", inst, instrument(inst).gm_programs[0], 0, 1.0, 0.0, (Note(0.1, 1.6, pitch, 100),))
     wave = render_stem(mechanical(voice.notes), voice, PHYSICAL, timbre, SR, None, 2 * SR)
-    steady = wave[int(0.6 * SR):int(1.4 * SR)]
+    steady = wave[int(0.6 * SR) : int(1.4 * SR)]
     assert 20 * np.log10(np.sqrt(np.mean(steady**2))) > -60  # not silent (levels are calibrated afterwards)
     hz = 440.0 * 2 ** ((pitch - 69) / 12)
     track = f0_track(steady, SR, hz)
@@ -225,7 +238,9 @@ def test_a_physical_model_stem_sounds_in_the_asked_pitch(inst):
 
 def test_physical_models_follow_the_vibrato():
     timbre = physical.draw_timbre(random.Random(2), "vn")
-    flat, wobbly = (physical.render_part(one_note(5.5, d), "vn", timbre, SR, 4 * SR)[SR:int(2.8 * SR)] for d in (0.0, 30.0))
+    flat, wobbly = (
+        physical.render_part(one_note(5.5, d), "vn", timbre, SR, 4 * SR)[SR : int(2.8 * SR)] for d in (0.0, 30.0)
+    )
     track = cents(f0_track(wobbly, SR, 440.0), 440.0) - cents(f0_track(flat, SR, 440.0), 440.0)
     assert np.percentile(np.abs(track - track.mean()), 98) == pytest.approx(30.0, rel=0.3)
 
@@ -234,8 +249,10 @@ def test_physical_models_render_as_a_sample_set(tmp_path):
     score = write_score(tmp_path / "trio.mid", [[76, 79, 81, 79] * 3, [64, 62, 60, 62] * 3, [40, 43, 45, 43] * 3])
     summary = synthesize(tmp_path / "o", [score], settings("urmp", soundfonts=(PHYSICAL,), realism=REALISM), pieces=1)
     item = json.loads(summary.manifest.read_text())["items"][0]
-    assert all(p["sample_set"] == PHYSICAL and p["timbre"]["family"] == physical.FAMILIES[p["instrument"]]
-               for p in item["parts"])  # fmt: skip
+    assert all(
+        p["sample_set"] == PHYSICAL and p["timbre"]["family"] == physical.FAMILIES[p["instrument"]]
+        for p in item["parts"]
+    )
     (piece,), _ = urmp_pieces(tmp_path / "o")
     mix = sf.read(piece.mix, dtype="int16")[0]
     stems = [sf.read(p, dtype="int16")[0].astype(np.int32) for i in piece.instruments for p in piece.sources[i]]

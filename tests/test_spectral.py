@@ -15,6 +15,7 @@ def test_istft_is_torch_istft_and_inverts_stft(n_fft, hop):
     torch.testing.assert_close(istft(spec, x.shape[-1], n_fft, hop), x, rtol=0, atol=1e-5)
     changed = spec * torch.rand(spec.shape[-2:]) + 0.1j  # not the STFT of any signal
     for length in (20011, 19000, 20500):  # as long, shorter, and longer than the frames reach
-        expected = torch.istft(changed.flatten(0, 1), n_fft, hop, window=torch.hann_window(n_fft), center=True,
-                               length=length).reshape(3, 2, length)  # fmt: skip
+        expected = torch.istft(
+            changed.flatten(0, 1), n_fft, hop, window=torch.hann_window(n_fft), center=True, length=length
+        ).reshape(3, 2, length)
         torch.testing.assert_close(istft(changed, length, n_fft, hop), expected, rtol=0, atol=1e-5)

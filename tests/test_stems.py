@@ -42,7 +42,9 @@ def test_stems_writes_only_the_ones_asked_for(tmp_path):
 
 def test_stem_choices_outside_what_plays_are_errors(tmp_path):
     assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "--two-stems", "va", "-o", tmp_path), "--two-stems va")
-    assert_one_line_error(vimss("separate", DUET, "-i", "vn,vc", "--stems", "residual", "-o", tmp_path), "--stems residual")
+    assert_one_line_error(
+        vimss("separate", DUET, "-i", "vn,vc", "--stems", "residual", "-o", tmp_path), "--stems residual"
+    )
 
 
 def test_opus_and_aac_inputs_folders_and_mp3_output(tmp_path, model_dir):

@@ -1,5 +1,6 @@
 """`vimss synth`: real FluidSynth renders of tiny scores with pretty_midi's bundled soundfont."""
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -41,8 +42,9 @@ def scores(tmp_path: Path) -> Path:
 
 
 def settings(layout: str, **overrides) -> SynthSettings:
-    return SynthSettings(**{"layout": layout, "soundfonts": (TIM,), "sample_rate": 11025, "seconds": 2.0,
-                            "split": "all", **overrides})  # fmt: skip
+    return SynthSettings(
+        **{"layout": layout, "soundfonts": (TIM,), "sample_rate": 11025, "seconds": 2.0, "split": "all", **overrides}
+    )
 
 
 def test_octave_fit_moves_parts_into_range():
@@ -53,7 +55,9 @@ def test_octave_fit_moves_parts_into_range():
 
 
 def test_arrangement_keeps_every_note_in_range_and_is_seeded():
-    parts = [Part(f"p{k}", tuple(Note(i * 0.5, i * 0.5 + 0.4, 30 + 15 * k + i % 5, 90) for i in range(40))) for k in range(4)]
+    parts = [
+        Part(f"p{k}", tuple(Note(i * 0.5, i * 0.5 + 0.4, 30 + 15 * k + i % 5, 90) for i in range(40))) for k in range(4)
+    ]
     config = settings("urmp", min_parts=2, max_parts=3, seconds=5.0)
     voices = arrange(parts, random.Random(3), config)
     assert 2 <= len(voices) <= 3
@@ -80,7 +84,9 @@ def test_urmp_layout_is_read_by_evaluate_and_mix_is_sum_of_stems(tmp_path, score
         assert names[0] == f"AuMix_{folder.name}.wav" and f"Sco_{folder.name}.mid" in names
         assert all(n.startswith("AuSep_") and n.endswith(f"_{number}_{title}.wav") for n in names[1:-1])
         mix, sr = sf.read(piece.mix, dtype="int16")
-        stems = [sf.read(p, dtype="int16")[0].astype(np.int32) for inst in piece.instruments for p in piece.sources[inst]]
+        stems = [
+            sf.read(p, dtype="int16")[0].astype(np.int32) for inst in piece.instruments for p in piece.sources[inst]
+        ]
         assert sr == 11025 and len(mix) == len(stems[0])
         np.testing.assert_array_equal(mix, np.sum(stems, axis=0))  # exactly, sample for sample
         assert all(np.abs(s).max() > 300 for s in stems)  # every part sounds (> -40 dBFS)
@@ -137,7 +143,7 @@ def test_videos_show_each_player_in_its_box_with_the_mix_as_audio(tmp_path, scor
     boxes = item["boxes"][f"{folder.name}/Vid_{folder.name}.mp4"]
     instruments = [part["instrument"] for part in item["parts"]]
     assert len(boxes) == len(instruments) and [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
-    assert all(a[2] <= b[0] + 1 for a, b in zip(boxes, boxes[1:]))  # players do not overlap
+    assert all(a[2] <= b[0] + 1 for a, b in itertools.pairwise(boxes))  # players do not overlap
     (frame,) = read_frames(video, [0.5])
     for (x1, y1, x2, y2), inst in zip(boxes, instruments):
         inside = frame[int(y1) : int(y2), int(x1) : int(x2)].reshape(-1, 3).astype(int)
@@ -165,7 +171,7 @@ def test_a_solos_recording_gets_its_own_video(tmp_path, scores):
 
 def test_a_folder_made_with_other_settings_is_refused(tmp_path, scores):
     synthesize(tmp_path / "a", sorted(scores.iterdir()), settings("urmp"), pieces=1)
-    with pytest.raises(VimssError, match="other settings .*seconds"):
+    with pytest.raises(VimssError, match=r"other settings .*seconds"):
         synthesize(tmp_path / "a", sorted(scores.iterdir()), settings("urmp", seconds=3.0), pieces=1)
 
 
@@ -196,8 +202,24 @@ def test_default_soundfonts_include_the_bundled_one():
 
 
 def test_cli_renders_and_reports(tmp_path, scores):
-    result = vimss("synth", tmp_path / "out", "--layout", "urmp", "--scores", scores, "--pieces", "1",
-                   "--seconds", "2", "--sample-rate", "11025", "--soundfont", TIM, "--split", "all")  # fmt: skip
+    result = vimss(
+        "synth",
+        tmp_path / "out",
+        "--layout",
+        "urmp",
+        "--scores",
+        scores,
+        "--pieces",
+        "1",
+        "--seconds",
+        "2",
+        "--sample-rate",
+        "11025",
+        "--soundfont",
+        TIM,
+        "--split",
+        "all",
+    )
     assert result.exit_code == 0, result.output
     assert "1 items" in result.stdout
     assert len(urmp_pieces(tmp_path / "out")[0]) == 1
@@ -224,11 +246,25 @@ def test_cli_errors(tmp_path, scores, args, needle):
 def test_unusable_scores_are_reported(tmp_path):
     write_score(tmp_path / "solo.mid", [[60, 62, 64]])
     (tmp_path / "broken.mid").write_bytes(b"MThd not really")
-    result = vimss("synth", tmp_path / "out", "--layout", "urmp", "--scores", tmp_path, "--pieces", "1",
-                   "--soundfont", TIM, "--split", "all")  # fmt: skip
+    result = vimss(
+        "synth",
+        tmp_path / "out",
+        "--layout",
+        "urmp",
+        "--scores",
+        tmp_path,
+        "--pieces",
+        "1",
+        "--soundfont",
+        TIM,
+        "--split",
+        "all",
+    )
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     *notes, error = result.stderr.strip().splitlines()
     assert error.startswith("error: no usable score")
     # Each score given up is said on one line as it happens, naming it once.
-    assert sorted(notes) == [f"skipped {tmp_path.name}/broken.mid: cannot read score (EOFError)",
-                             f"skipped {tmp_path.name}/solo.mid: fewer than 2 sounding parts"]  # fmt: skip
+    assert sorted(notes) == [
+        f"skipped {tmp_path.name}/broken.mid: cannot read score (EOFError)",
+        f"skipped {tmp_path.name}/solo.mid: fewer than 2 sounding parts",
+    ]

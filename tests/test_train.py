@@ -14,7 +14,6 @@ import soundfile as sf
 import torch
 from safetensors.torch import load_file
 from test_cli import assert_one_line_error, vimss
-from urmp_fixture import write_dataset
 
 from vimss_cli.checkpoints import load_model
 from vimss_cli.config import ModelConfig
@@ -24,6 +23,7 @@ from vimss_cli.errors import VimssError
 from vimss_cli.family import build_model
 from vimss_cli.instruments import index, instrument
 from vimss_cli.spectral import stft
+from vimss_cli.tone_dataset import write_dataset
 from vimss_cli.train import TrainConfig, _warm_start, mask_loss, train
 from vimss_cli.urmp import urmp_pieces
 
@@ -32,8 +32,17 @@ TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context
 
 def tiny(**overrides) -> TrainConfig:
     model = ModelConfig(**{**TINY_MODEL, **overrides.pop("model", {})})
-    return TrainConfig(**{"model": model, "steps": 4, "batch_size": 2, "validate_every": 2, "validation_size": 4,
-                          "max_sources": 3, **overrides})  # fmt: skip
+    return TrainConfig(
+        **{
+            "model": model,
+            "steps": 4,
+            "batch_size": 2,
+            "validate_every": 2,
+            "validation_size": 4,
+            "max_sources": 3,
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +136,31 @@ def test_init_fine_tunes_from_a_models_weights_and_checks_its_config(tmp_path, s
     for run, init in (("tuned", str(tmp_path / "first" / "best")), ("fresh", "")):
         train([solos], tmp_path / run, tiny(steps=2, lr=1e-12, init=init), workers=0)
     tuned, fresh = (load_model(str(tmp_path / run / "latest")).model for run in ("tuned", "fresh"))
-    for (name, weight), tuned_weight, fresh_weight in zip(start.named_parameters(), tuned.parameters(), fresh.parameters()):
+    for (name, weight), tuned_weight in zip(start.named_parameters(), tuned.parameters()):
         torch.testing.assert_close(tuned_weight, weight, rtol=0, atol=1e-9, msg=name)
     assert any(not torch.allclose(f, w) for f, w in zip(fresh.parameters(), start.parameters()))
-    assert json.loads((tmp_path / "tuned" / "train_config.json").read_text())["init"] == str(tmp_path / "first" / "best")
-    with pytest.raises(VimssError, match="model config differs"):
+    assert json.loads((tmp_path / "tuned" / "train_config.json").read_text())["init"] == str(
+        tmp_path / "first" / "best"
+    )
+    with pytest.raises(VimssError, match=r"model config differs"):
         train([solos], tmp_path / "other", tiny(init=str(tmp_path / "first" / "best"), model={"channels": (4, 8)}))
-    result = vimss("train", "--data", str(solos), "--init", str(tmp_path / "first" / "best"), "--out",
-                   str(tmp_path / "cli"), "--steps", "2", "--validate-every", "2", "--batch-size", "2", "--workers", "0")  # fmt: skip
+    result = vimss(
+        "train",
+        "--data",
+        str(solos),
+        "--init",
+        str(tmp_path / "first" / "best"),
+        "--out",
+        str(tmp_path / "cli"),
+        "--steps",
+        "2",
+        "--validate-every",
+        "2",
+        "--batch-size",
+        "2",
+        "--workers",
+        "0",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "cli" / "train_config.json").read_text())["model"]["channels"] == [4, 8, 16]
 
@@ -143,21 +169,28 @@ def test_init_warm_starts_another_conditioning_from_the_shared_unet(tmp_path, so
     train([solos], tmp_path / "labels", tiny(), workers=0)
     start = load_model(str(tmp_path / "labels" / "best")).model
     unconditioned = {"conditioning": "none", "context": "none"}
-    train([solos], tmp_path / "none", tiny(steps=2, lr=1e-12, init=str(tmp_path / "labels" / "best"), model=unconditioned),
-          workers=0)  # fmt: skip
+    train(
+        [solos],
+        tmp_path / "none",
+        tiny(steps=2, lr=1e-12, init=str(tmp_path / "labels" / "best"), model=unconditioned),
+        workers=0,
+    )
     tuned = load_model(str(tmp_path / "none" / "latest")).model
     assert tuned.config.context == "none"
     for name, weight in tuned.named_parameters():  # (batch-norm statistics move at any learning rate)
         torch.testing.assert_close(weight, start.get_parameter(name), rtol=0, atol=1e-9, msg=name)
     # A visual final-multiply model takes the U-Net; its classifier and trunk are its own.
-    visual = build_model(ModelConfig(**{**TINY_MODEL, "conditioning": "final-multiply", "context": "visual",
-                                        "backbone_weights": "random"}))  # fmt: skip
+    visual = build_model(
+        ModelConfig(
+            **{**TINY_MODEL, "conditioning": "final-multiply", "context": "visual", "backbone_weights": "random"}
+        )
+    )
     classifier = visual.instrument_classifier.weight.detach().clone()
     assert _warm_start(visual, start, "labels") is False
     for name, weight in start.state_dict().items():
         torch.testing.assert_close(visual.state_dict()[name], weight, rtol=0, atol=0, msg=name)
     assert torch.equal(visual.instrument_classifier.weight, classifier)
-    with pytest.raises(VimssError, match="model config differs .* in channels"):
+    with pytest.raises(VimssError, match=r"model config differs .* in channels"):
         _warm_start(build_model(ModelConfig(**{**TINY_MODEL, "channels": (4, 8)})), start, "labels")
 
 
@@ -166,14 +199,17 @@ def test_a_visual_model_trains_on_synthetic_videos_with_cached_features(tmp_path
 
     for layout in ("urmp", "solos"):
         synth_with_video(tmp_path, layout)
-    config = tiny(model={"conditioning": "film-final", "context": "labels+visual", "backbone_weights": "random"},
-                  steps=2, validate_every=2)  # fmt: skip
+    config = tiny(
+        model={"conditioning": "film-final", "context": "labels+visual", "backbone_weights": "random"},
+        steps=2,
+        validate_every=2,
+    )
     train([tmp_path / "urmp", tmp_path / "solos"], tmp_path / "run", config, workers=0)
     cached = list((tmp_path / "run" / "features").glob("*.safetensors"))
     assert len(cached) == 2 + len(list((tmp_path / "solos").rglob("*.mp4")))  # every video once
     model = load_model(str(tmp_path / "run" / "best")).model
     assert model.config.uses_visual and model.visual is not None
-    with pytest.raises(VimssError, match="has no Vid_"):
+    with pytest.raises(VimssError, match=r"has no Vid_"):
         for video in (tmp_path / "urmp").rglob("Vid_*.mp4"):
             video.unlink()
         train([tmp_path / "urmp"], tmp_path / "run2", config, workers=0)
@@ -209,7 +245,9 @@ def test_curriculum_raises_the_number_of_sources_when_validation_stalls(tmp_path
 def test_cli_train_and_its_errors(tmp_path, solos):
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(tiny().to_dict()))
-    ok = vimss("train", "--data", solos, "--config", config, "--out", tmp_path / "run", "--steps", "2", "--workers", "0")
+    ok = vimss(
+        "train", "--data", solos, "--config", config, "--out", tmp_path / "run", "--steps", "2", "--workers", "0"
+    )
     assert ok.exit_code == 0, ok.output
     assert "validation SI-SDR" in ok.stdout
     again = vimss("train", "--data", solos, "--config", config, "--out", tmp_path / "run", "--workers", "0")
@@ -217,12 +255,16 @@ def test_cli_train_and_its_errors(tmp_path, solos):
     resumed = vimss("train", "--data", solos, "--out", tmp_path / "run", "--steps", "4", "--resume", "--workers", "0")
     assert resumed.exit_code == 0, resumed.output
     assert_one_line_error(vimss("train", "--data", solos, "--out", tmp_path / "new", "--resume"), "nothing to resume")
-    assert_one_line_error(vimss("train", "--data", tmp_path / "missing", "--out", tmp_path / "x"), "dataset folder not found")
+    assert_one_line_error(
+        vimss("train", "--data", tmp_path / "missing", "--out", tmp_path / "x"), "dataset folder not found"
+    )
     assert not (tmp_path / "x").exists()
     config.write_text(json.dumps({"stepz": 3}))
     assert_one_line_error(vimss("train", "--data", solos, "--config", config), "unknown keys stepz")
-    assert_one_line_error(vimss("train", "--data", solos, "--conditioning", "film-everywhere", "--out", tmp_path / "y"),
-                          "conditioning 'film-everywhere'")  # fmt: skip
+    assert_one_line_error(
+        vimss("train", "--data", solos, "--conditioning", "film-everywhere", "--out", tmp_path / "y"),
+        "conditioning 'film-everywhere'",
+    )
 
 
 def test_two_processes_train_with_distributed_data_parallel_on_cpu(tmp_path, solos):
@@ -231,10 +273,27 @@ def test_two_processes_train_with_distributed_data_parallel_on_cpu(tmp_path, sol
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     run = subprocess.run(
-        [*torchrun, "-m", "vimss_cli", "train", "--data", str(solos), "--config", str(config),
-         "--out", str(tmp_path / "run"), "--workers", "0", "--device", "cpu"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+        [
+            *torchrun,
+            "-m",
+            "vimss_cli",
+            "train",
+            "--data",
+            str(solos),
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "run"),
+            "--workers",
+            "0",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     with (tmp_path / "run" / "log.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -251,9 +310,27 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(tiny(steps=100000, validate_every=100000).to_dict()))
     out = tmp_path / "run"
-    child = subprocess.Popen([sys.executable, "-m", "vimss_cli", "train", "--data", str(solos), "--config", str(config),
-                              "--out", str(out), "--workers", "0", "--device", "cpu"],
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vimss_cli",
+            "train",
+            "--data",
+            str(solos),
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--workers",
+            "0",
+            "--device",
+            "cpu",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     time.sleep(12)  # imports, data, then a few hundred tiny steps
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=120)
@@ -261,7 +338,9 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
     state = json.loads((out / "latest" / "training_state.json").read_text())["state"]
     assert state["step"] > 0  # no validation was reached: without the save, every step was lost
     assert f"interrupted at step {state['step']}" in stderr and "--resume" in stderr and "Traceback" not in stderr
-    resumed = vimss("train", "--data", solos, "--out", out, "--steps", str(state["step"] + 2), "--resume", "--workers", "0")
+    resumed = vimss(
+        "train", "--data", solos, "--out", out, "--steps", str(state["step"] + 2), "--resume", "--workers", "0"
+    )
     assert resumed.exit_code == 0, resumed.output
 
 
@@ -289,5 +368,5 @@ def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
     assert losses[-1] < losses[0] - 1.0  # dB of SI-SDR gained on the batch
     run = train([solos], tmp_path / "run", tiny(loss="si-sdr", steps=2), workers=0)
     assert math.isfinite(run.si_sdr)
-    with pytest.raises(VimssError, match="unknown loss 'l3'"):
+    with pytest.raises(VimssError, match=r"unknown loss 'l3'"):
         tiny(loss="l3")

@@ -117,7 +117,7 @@ def test_video_features_are_the_crops_of_each_segment_through_resnet(trio_video)
     video, boxes = trio_video
     visual = VisualContext("lstm").eval()
     track = find_players(video, 3, boxes=boxes)
-    single = VideoFeatures(visual, video, track, segment=2.0)(([0.0, 1.0]))
+    single = VideoFeatures(visual, video, track, segment=2.0)([0.0, 1.0])
     motion = VideoFeatures(visual, video, track, segment=2.0, frames=4)([0.0, 1.0])  # overlapping segments
     assert single.shape == (2, 3, 1, FEATURE_DIM) and motion.shape == (2, 3, 4, FEATURE_DIM)
     (frame,) = read_frames(video, [1.0])
@@ -171,8 +171,20 @@ def test_cli_separates_a_video_with_boxes_and_draws_them(tmp_path, trio_video, v
 
     video, boxes = trio_video
     spec = ";".join(",".join(f"{v:g}" for v in (b.x1, b.y1, b.x2, b.y2)) for b in boxes)
-    result = vimss("separate", video, "-i", "vn,va,vc", "-m", visual_model_dir, "--boxes", spec,
-                   "--save-boxes", tmp_path / "boxes.png", "-o", tmp_path / "out")  # fmt: skip
+    result = vimss(
+        "separate",
+        video,
+        "-i",
+        "vn,va,vc",
+        "-m",
+        visual_model_dir,
+        "--boxes",
+        spec,
+        "--save-boxes",
+        tmp_path / "boxes.png",
+        "-o",
+        tmp_path / "out",
+    )
     assert result.exit_code == 0, result.output
     stems = sorted(p.name for p in (tmp_path / "out" / "tiny-visual" / "trio").iterdir())
     assert stems == ["va.wav", "vc.wav", "vn.wav"]
@@ -190,7 +202,8 @@ def test_cli_video_errors_and_the_strips_fallback(tmp_path, trio_video, visual_m
     assert found.exit_code == 0, found.output
     assert [line for line in found.stderr.splitlines() if line.startswith("warning:")] == [
         "warning: found 0 players in trio.mp4 but --instruments names 3: using 3 equal vertical strips, left to right "
-        "as URMP composites its players (--boxes places them exactly)"]  # fmt: skip
+        "as URMP composites its players (--boxes places them exactly)"
+    ]
     result = vimss("separate", video, *common, "--layout", "strips", "--save-boxes", tmp_path / "strips.png")
     assert result.exit_code == 0 and "warning" not in result.stderr, result.output  # strips asked for: no detection
     assert (tmp_path / "strips.png").is_file()

@@ -18,7 +18,14 @@ from vimss_cli.family import build_model
 from vimss_cli.separator import Separator
 from vimss_cli.waveunet import reflect_pad, stream_waveform
 
-TINY_WAVE = dict(architecture="wave-unet", levels=4, filters=4, down_kernel=5, up_kernel=3, input_samples=717)
+TINY_WAVE = {
+    "architecture": "wave-unet",
+    "levels": 4,
+    "filters": 4,
+    "down_kernel": 5,
+    "up_kernel": 3,
+    "input_samples": 717,
+}
 
 
 def wave_config(**overrides) -> ModelConfig:
@@ -104,8 +111,13 @@ def test_whole_file_inference_is_the_network_on_the_reflection_padded_file():
         for c in range(2):
             padded = reflect_pad(mix[c : c + 1], context, context + 2 * 16 * (-(-330 // 16)))
             # A window of the training length at each multiple of its stride, cut to 330 samples.
-            expected = torch.cat([model(padded[:, s : s + 717], labels)[0, :, : n_out // 16 * 16]
-                                  for s in range(0, 330, n_out // 16 * 16)], dim=-1)[:, :330]  # fmt: skip
+            expected = torch.cat(
+                [
+                    model(padded[:, s : s + 717], labels)[0, :, : n_out // 16 * 16]
+                    for s in range(0, 330, n_out // 16 * 16)
+                ],
+                dim=-1,
+            )[:, :330]
             torch.testing.assert_close(stems["vn"][c], expected[0], rtol=0, atol=1e-6)
             torch.testing.assert_close(stems["vc"][c], expected[2], rtol=0, atol=1e-6)
 
@@ -113,8 +125,10 @@ def test_whole_file_inference_is_the_network_on_the_reflection_padded_file():
 def test_any_window_length_gives_the_same_stems_at_any_rate():
     model = wave_model(conditioning="label-multiply", levels=3)
     mix = harmonic_mix(44100, 0.4, channels=2)
-    results = [Separator(model, segment=s, overlap=0, batch_size=b).separate(mix, 44100, "vn,fl")
-               for s, b in ((0.001, 1), (0.05, 2), (10.0, 3))]  # fmt: skip
+    results = [
+        Separator(model, segment=s, overlap=0, batch_size=b).separate(mix, 44100, "vn,fl")
+        for s, b in ((0.001, 1), (0.05, 2), (10.0, 3))
+    ]
     for stems in results:
         assert stems["vn"].shape == (2, mix.shape[-1])
         torch.testing.assert_close(stems["vn"], results[0]["vn"], rtol=0, atol=1e-6)
@@ -124,24 +138,49 @@ def test_any_window_length_gives_the_same_stems_at_any_rate():
 
 
 def test_cli_trains_separates_and_evaluates_a_wave_unet(tmp_path):
-    from urmp_fixture import write_dataset
+    from vimss_cli.tone_dataset import write_dataset
 
     data = write_dataset(tmp_path / "urmp")
-    config = {"model": {"library": "vimss", "format_version": 1, **TINY_WAVE, "input_samples": 4813,
-                        "conditioning": "label-multiply", "context": "labels"},
-              "steps": 2, "batch_size": 2, "validate_every": 2, "validation_size": 2, "max_sources": 3}  # fmt: skip
+    config = {
+        "model": {
+            "library": "vimss",
+            "format_version": 1,
+            **TINY_WAVE,
+            "input_samples": 4813,
+            "conditioning": "label-multiply",
+            "context": "labels",
+        },
+        "steps": 2,
+        "batch_size": 2,
+        "validate_every": 2,
+        "validation_size": 2,
+        "max_sources": 3,
+    }
     (tmp_path / "wave.json").write_text(json.dumps(config))
-    result = vimss("train", "--data", str(data), "--config", str(tmp_path / "wave.json"), "--out", str(tmp_path / "run"),
-                   "--workers", "0")  # fmt: skip
+    result = vimss(
+        "train",
+        "--data",
+        str(data),
+        "--config",
+        str(tmp_path / "wave.json"),
+        "--out",
+        str(tmp_path / "run"),
+        "--workers",
+        "0",
+    )
     assert result.exit_code == 0, result.output
     assert load_model(str(tmp_path / "run" / "best")).model.config.architecture == "wave-unet"
     song = tmp_path / "song.flac"
     sf.write(song, harmonic_mix(22050, 1.0, channels=2).T, 22050)
-    result = vimss("separate", str(song), "-i", "vn,vc", "-m", str(tmp_path / "run" / "best"), "-o", str(tmp_path / "out"))
+    result = vimss(
+        "separate", str(song), "-i", "vn,vc", "-m", str(tmp_path / "run" / "best"), "-o", str(tmp_path / "out")
+    )
     assert result.exit_code == 0, result.output
     written, rate = sf.read(tmp_path / "out" / "run-best" / "song" / "vc.wav")  # named for its run
     assert rate == 22050 and written.shape == (22050, 2)
-    result = vimss("evaluate", str(data), "-m", str(tmp_path / "run" / "best"), "-o", str(tmp_path / "eval"), "-d", "cpu")
+    result = vimss(
+        "evaluate", str(data), "-m", str(tmp_path / "run" / "best"), "-o", str(tmp_path / "eval"), "-d", "cpu"
+    )
     assert result.exit_code == 0, result.output
     assert {r["method"] for r in json.loads((tmp_path / "eval" / "results.json").read_text())["rows"]} >= {"run-best"}
 
@@ -187,7 +226,10 @@ def test_the_bundled_wave_unet_separates_the_duet(tmp_path):
     result = vimss("separate", str(duet), "-i", "vn,vc", "-m", "vimss-wave", "-o", str(tmp_path), "--residual")
     assert result.exit_code == 0, result.output
     mix, rate = sf.read(duet, always_2d=True)
-    stems = {name: sf.read(tmp_path / "vimss-wave" / "duet" / f"{name}.wav", always_2d=True) for name in ("vn", "vc", "residual")}
+    stems = {
+        name: sf.read(tmp_path / "vimss-wave" / "duet" / f"{name}.wav", always_2d=True)
+        for name in ("vn", "vc", "residual")
+    }
     assert all(r == rate and s.shape == mix.shape for s, r in stems.values())
     vn, vc = stems["vn"][0], stems["vc"][0]
     assert np.abs(vn - vc).max() > 0.01 and min(np.abs(vn).max(), np.abs(vc).max()) > 0.01

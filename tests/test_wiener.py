@@ -25,7 +25,9 @@ def test_torch_wiener_matches_norbert(channels, sources, iterations, residual):
 
 def test_estimates_share_the_mixture():
     rng = np.random.default_rng(0)
-    x = torch.from_numpy((rng.standard_normal((2, 20, 30)) + 1j * rng.standard_normal((2, 20, 30))).astype(np.complex64))
+    x = torch.from_numpy(
+        (rng.standard_normal((2, 20, 30)) + 1j * rng.standard_normal((2, 20, 30))).astype(np.complex64)
+    )
     v = torch.from_numpy(rng.uniform(0.1, 1, (3, 2, 20, 30)).astype(np.float32))
     y = wiener(residual_model(v, x), x, iterations=2)
     # exact but for the sqrt(eps) covariance regularisation norbert uses too

@@ -199,8 +199,10 @@ def input_peak(path: str | os.PathLike[str], block_frames: int = 1 << 18) -> flo
             finite = np.isfinite(block)
             if not finite.all():
                 first = int(np.flatnonzero(~finite.all(axis=0))[0]) + done
-                raise VimssError(f"{path}: has NaN or infinite samples (the first at {first / reader.info.sample_rate:.2f} s);"
-                                 " repair the file first")  # fmt: skip
+                raise VimssError(
+                    f"{path}: has NaN or infinite samples (the first at {first / reader.info.sample_rate:.2f} s);"
+                    " repair the file first"
+                )
             if block.size:
                 peak = max(peak, float(np.abs(block).max()))
             done += block.shape[-1]

@@ -38,15 +38,33 @@ def draw_recording(rng: random.Random, sample_rate: int) -> dict:
     surface = 2 * (size[0] * size[1] + size[0] * size[2] + size[1] * size[2])
     shortest = 1.2 * 0.161 * volume / surface  # Sabine's decay with walls that absorb nearly everything
     return {
-        "room": {"size": _r(size), "rt60": round(max(rng.uniform(0.2, 0.9), shortest), 3), "source": _r(source), "mic": _r(mic)},
+        "room": {
+            "size": _r(size),
+            "rt60": round(max(rng.uniform(0.2, 0.9), shortest), 3),
+            "source": _r(source),
+            "mic": _r(mic),
+        },
         "eq": {
             "low_shelf": {"hz": round(rng.uniform(80, 400), 1), "db": round(rng.uniform(-6, 6), 2)},
-            "high_shelf": {"hz": round(rng.uniform(1500, min(5000, 0.8 * nyquist)), 1), "db": round(rng.uniform(-8, 4), 2)},
-            "peaks": [{"hz": round(math.exp(rng.uniform(math.log(150), math.log(0.8 * nyquist))), 1),
-                       "db": round(rng.uniform(-6, 6), 2), "q": round(rng.uniform(0.5, 3.0), 2)} for _ in range(2)],
-        },  # fmt: skip
-        "compression": {"threshold_below_peak_db": round(rng.uniform(-30, -10), 2), "ratio": round(rng.uniform(1.5, 4), 2),
-                        "attack_ms": round(rng.uniform(2, 30), 1), "release_ms": round(rng.uniform(50, 300), 1)},  # fmt: skip
+            "high_shelf": {
+                "hz": round(rng.uniform(1500, min(5000, 0.8 * nyquist)), 1),
+                "db": round(rng.uniform(-8, 4), 2),
+            },
+            "peaks": [
+                {
+                    "hz": round(math.exp(rng.uniform(math.log(150), math.log(0.8 * nyquist))), 1),
+                    "db": round(rng.uniform(-6, 6), 2),
+                    "q": round(rng.uniform(0.5, 3.0), 2),
+                }
+                for _ in range(2)
+            ],
+        },
+        "compression": {
+            "threshold_below_peak_db": round(rng.uniform(-30, -10), 2),
+            "ratio": round(rng.uniform(1.5, 4), 2),
+            "attack_ms": round(rng.uniform(2, 30), 1),
+            "release_ms": round(rng.uniform(50, 300), 1),
+        },
         "noise": {
             "seed": rng.getrandbits(32),
             "rumble_db": round(rng.uniform(-65, -35), 2),
@@ -75,14 +93,17 @@ def record(stem: np.ndarray, draws: dict, sample_rate: int, steps: tuple[str, ..
     board: list[Plugin] = []
     if "eq" in steps:
         eq = draws["eq"]
-        board += [LowShelfFilter(eq["low_shelf"]["hz"], eq["low_shelf"]["db"]),
-                  HighShelfFilter(eq["high_shelf"]["hz"], eq["high_shelf"]["db"]),
-                  *(PeakFilter(p["hz"], p["db"], p["q"]) for p in eq["peaks"])]  # fmt: skip
+        board += [
+            LowShelfFilter(eq["low_shelf"]["hz"], eq["low_shelf"]["db"]),
+            HighShelfFilter(eq["high_shelf"]["hz"], eq["high_shelf"]["db"]),
+            *(PeakFilter(p["hz"], p["db"], p["q"]) for p in eq["peaks"]),
+        ]
     if "compression" in steps:
         comp = draws["compression"]
         peak_db = 20 * math.log10(max(float(np.abs(out).max()), 1e-9))
-        board.append(Compressor(peak_db + comp["threshold_below_peak_db"], comp["ratio"], comp["attack_ms"],
-                                comp["release_ms"]))  # fmt: skip
+        board.append(
+            Compressor(peak_db + comp["threshold_below_peak_db"], comp["ratio"], comp["attack_ms"], comp["release_ms"])
+        )
     if board:
         out = Pedalboard(board)(out[None], sample_rate)[0]
     if "noise" in steps:
@@ -97,8 +118,9 @@ def in_room(stem: np.ndarray, room: dict, sample_rate: int) -> np.ndarray:
     from scipy.signal import oaconvolve
 
     absorption, order = pra.inverse_sabine(room["rt60"], room["size"])
-    shoebox = pra.ShoeBox(room["size"], fs=sample_rate, materials=pra.Material(absorption),
-                          max_order=min(order, MAX_IMAGE_ORDER))  # fmt: skip
+    shoebox = pra.ShoeBox(
+        room["size"], fs=sample_rate, materials=pra.Material(absorption), max_order=min(order, MAX_IMAGE_ORDER)
+    )
     shoebox.add_source(room["source"])
     shoebox.add_microphone(room["mic"])
     shoebox.compute_rir()
@@ -121,11 +143,16 @@ def noise_floor(frames: int, peak: float, noise: dict, sample_rate: int) -> np.n
         return signal * (scale * 10 ** (db / 20) / rms)
 
     rumble = gen.standard_normal(frames).astype(np.float32)
-    rumble = Pedalboard([LowpassFilter(noise["rumble_hz"]), LowpassFilter(noise["rumble_hz"])])(rumble[None], sample_rate)[0]
+    rumble = Pedalboard([LowpassFilter(noise["rumble_hz"]), LowpassFilter(noise["rumble_hz"])])(
+        rumble[None], sample_rate
+    )[0]
     out = at_level(rumble, noise["rumble_db"]) + at_level(gen.standard_normal(frames), noise["hiss_db"])
     if noise["hum_db"] is not None:
         t = np.arange(frames) / sample_rate
-        hum = sum(a * np.sin(2 * np.pi * noise["hum_hz"] * (h + 1) * t + h)
-                  for h, a in enumerate(noise["hum_harmonics"]) if noise["hum_hz"] * (h + 1) < sample_rate / 2)  # fmt: skip
+        hum = sum(
+            a * np.sin(2 * np.pi * noise["hum_hz"] * (h + 1) * t + h)
+            for h, a in enumerate(noise["hum_harmonics"])
+            if noise["hum_hz"] * (h + 1) < sample_rate / 2
+        )
         out = out + at_level(np.asarray(hum), noise["hum_db"])
     return out.astype(np.float32)

@@ -83,16 +83,20 @@ def half_state(model: torch.nn.Module, half: bool) -> dict[str, torch.Tensor]:
     }
 
 
-def save_pretrained(model: SeparationModel, folder: Path, *, card: str = "", half: bool = False,
-                    extra: dict[str, bytes] | None = None) -> Path:  # fmt: skip
+def save_pretrained(
+    model: SeparationModel, folder: Path, *, card: str = "", half: bool = False, extra: dict[str, bytes] | None = None
+) -> Path:
     """Write a checkpoint folder (config, safetensors weights, model card) atomically;
     `extra` files (e.g. a training state) land in the same folder in the same rename."""
-    return write_folder(folder, {
-        CONFIG_FILE: model.config.to_json().encode(),
-        WEIGHTS_FILE: save(half_state(model, half), metadata={"library": LIBRARY}),
-        CARD_FILE: (card or model_card(Path(folder).name, model.config)).encode(),
-        **(extra or {}),
-    })  # fmt: skip
+    return write_folder(
+        folder,
+        {
+            CONFIG_FILE: model.config.to_json().encode(),
+            WEIGHTS_FILE: save(half_state(model, half), metadata={"library": LIBRARY}),
+            CARD_FILE: (card or model_card(Path(folder).name, model.config)).encode(),
+            **(extra or {}),
+        },
+    )
 
 
 def model_card(name: str, config: ModelConfig, details: str = "") -> str:
@@ -155,8 +159,12 @@ def looks_like_path(spec: str) -> bool:
     """A --model value meant as a folder rather than a Hub id `org/name`: it starts with
     . / ~, has more than one slash, ends with one, or its first part is a local folder."""
     base = spec.split("@")[0]
-    return (base.startswith((".", "/", "~")) or base.count("/") != 1 or base.endswith("/")
-            or Path(base.split("/")[0]).expanduser().is_dir())  # fmt: skip
+    return (
+        base.startswith((".", "/", "~"))
+        or base.count("/") != 1
+        or base.endswith("/")
+        or Path(base.split("/")[0]).expanduser().is_dir()
+    )
 
 
 def average_models(folders: list[Path]) -> SeparationModel:
@@ -168,8 +176,10 @@ def average_models(folders: list[Path]) -> SeparationModel:
     if any(m.config != models[0].config for m in models[1:]):
         raise VimssError("cannot average checkpoints of different model configs")
     states = [m.state_dict() for m in models]
-    mean = {k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
-            for k, v in states[0].items()}  # fmt: skip
+    mean = {
+        k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
+        for k, v in states[0].items()
+    }
     models[0].load_state_dict(mean)
     return models[0]
 
@@ -188,8 +198,8 @@ def load_hub(spec: str) -> LoadedModel:
         RevisionNotFoundError,
     )
 
-    repo_id, _, revision = spec.partition("@")
-    revision = revision or None
+    repo_id, _, tag = spec.partition("@")
+    revision = tag or None
     try:
         paths = _hub_files(spec, repo_id, revision)
     except LocalEntryNotFoundError:
@@ -222,8 +232,10 @@ def _hub_files(spec: str, repo_id: str, revision: str | None) -> list[Path]:
     from huggingface_hub import constants, hf_hub_download
 
     def fetch(local_only: bool) -> list[Path]:
-        return [Path(hf_hub_download(repo_id, f, revision=revision, local_files_only=local_only))
-                for f in (CONFIG_FILE, WEIGHTS_FILE)]  # fmt: skip
+        return [
+            Path(hf_hub_download(repo_id, f, revision=revision, local_files_only=local_only))
+            for f in (CONFIG_FILE, WEIGHTS_FILE)
+        ]
 
     if constants.HF_HUB_OFFLINE:
         return fetch(True)
@@ -247,10 +259,15 @@ def _hub_files(spec: str, repo_id: str, revision: str | None) -> list[Path]:
     thread.join(limit)
     if not outcome:
         if cached is not None:
-            print(f"note: the Hugging Face Hub did not answer within {limit:g} s; using the cached {spec}", file=sys.stderr)
+            print(
+                f"note: the Hugging Face Hub did not answer within {limit:g} s; using the cached {spec}",
+                file=sys.stderr,
+            )
             return cached
-        raise VimssError(f"the Hugging Face Hub did not answer within {limit:g} s for {spec} and it is not in the cache "
-                         "(offline? HF_HUB_OFFLINE=1 uses the cache only; VIMSS_HUB_TIMEOUT sets the wait)")  # fmt: skip
+        raise VimssError(
+            f"the Hugging Face Hub did not answer within {limit:g} s for {spec} and it is not in the cache "
+            "(offline? HF_HUB_OFFLINE=1 uses the cache only; VIMSS_HUB_TIMEOUT sets the wait)"
+        )
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return list(outcome[0])
@@ -299,7 +316,7 @@ def list_models() -> list[ModelEntry]:
 
         repos = scan_cache_dir().repos
     except Exception:  # an absent or unreadable cache simply lists nothing
-        repos = []
+        repos = frozenset()
     for repo in sorted(repos, key=lambda r: r.repo_id):
         if repo.repo_type != "model":
             continue
@@ -312,7 +329,13 @@ def list_models() -> list[ModelEntry]:
                 continue
             refs = ",".join(sorted(rev.refs)) or rev.commit_hash[:8]
             entries.append(
-                ModelEntry(f"{repo.repo_id}@{refs}", "hub cache", str(rev.snapshot_path), config.architecture, config.conditioning)
+                ModelEntry(
+                    f"{repo.repo_id}@{refs}",
+                    "hub cache",
+                    str(rev.snapshot_path),
+                    config.architecture,
+                    config.conditioning,
+                )
             )
     return entries
 

@@ -12,22 +12,27 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from typer.core import TyperCommand
+from typer._click.core import Context  # typer vendors click: its commands take this Context
+from typer.core import TyperCommand, TyperOption
 
 from .constants import DEFAULT_SEGMENT, WIENER_ITERATIONS
 from .errors import Terminated, TrainingStopped, VimssError
+
+if TYPE_CHECKING:  # the commands import what they run when they run
+    import torch
+
+    from .evaluation import PieceAudio
 
 
 class VimssCommand(TyperCommand):
@@ -39,14 +44,16 @@ class VimssCommand(TyperCommand):
             if getattr(param, "is_flag", False):
                 param.metavar = ""
 
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
         if option is not None:
             option.metavar = ""
         return option
 
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        return [re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), piece) for piece in super().collect_usage_pieces(ctx)]
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        return [
+            re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), piece) for piece in super().collect_usage_pieces(ctx)
+        ]
 
 
 app = typer.Typer(
@@ -61,9 +68,11 @@ command = functools.partial(app.command, cls=VimssCommand)
 
 @app.callback(invoke_without_command=True)
 def _top(
-    ctx: typer.Context,
+    ctx: Context,
     show_version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", metavar="")] = False,
-    list_models: Annotated[bool, typer.Option("--list-models", help="List the models (as `vimss models`).", metavar="")] = False,
+    list_models: Annotated[
+        bool, typer.Option("--list-models", help="List the models (as `vimss models`).", metavar="")
+    ] = False,
 ) -> None:
     """VIMSS: separate chamber-music recordings and videos into one stem per instrument."""
     if show_version:
@@ -77,34 +86,36 @@ def _top(
     if ctx.invoked_subcommand is None:
         out_console.print(ctx.get_help(), highlight=False)
         raise typer.Exit()
+
+
 err_console = Console(stderr=True)
 out_console = Console(width=None if sys.stdout.isatty() else 200)
 """Piped output (a file, another program) is not cut to 80 columns."""
 
 
-class PlayerLayout(str, Enum):
+class PlayerLayout(StrEnum):
     detect = "detect"
     strips = "strips"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     wav = "wav"
     flac = "flac"
     mp3 = "mp3"
 
 
-class BitDepth(str, Enum):
+class BitDepth(StrEnum):
     b16 = "16"
     b24 = "24"
     b32f = "32f"
 
 
-class ClipMode(str, Enum):
+class ClipMode(StrEnum):
     rescale = "rescale"
     clamp = "clamp"
 
 
-class DeviceChoice(str, Enum):
+class DeviceChoice(StrEnum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
@@ -162,6 +173,14 @@ def _quiet_hub_logs() -> None:
     hf_logging.set_verbosity_error()
 
 
+def _set_total(progress: Progress, task: TaskID, total: int) -> None:
+    progress.update(task, total=total)
+
+
+def _set_completed(progress: Progress, task: TaskID, completed: int) -> None:
+    progress.update(task, completed=completed)
+
+
 def _progress(enabled: bool) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -185,27 +204,36 @@ def separate(
     ],
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="Local folder, bundled model name, or Hub repo org/name[@rev] "
-                                           "(default: vimss-labels; vimss-visual when every input is a video)."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="Local folder, bundled model name, or Hub repo org/name[@rev] "
+            "(default: vimss-labels; vimss-visual when every input is a video).",
+        ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output root: stems go to <out>/<model>/<--filename>.")] = Path(
-        "separated"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output root: stems go to <out>/<model>/<--filename>.")
+    ] = Path("separated"),
     filename: Annotated[
         str,
-        typer.Option(help="Each stem's path under <out>/<model>/: {track} (input name without extension), {trackext} "
-                          "(with it), {parent} (the input's folder name), {stem}, {ext}."),
+        typer.Option(
+            help="Each stem's path under <out>/<model>/: {track} (input name without extension), {trackext} "
+            "(with it), {parent} (the input's folder name), {stem}, {ext}."
+        ),
     ] = "{track}/{stem}.{ext}",
-    device: Annotated[DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")] = (
-        DeviceChoice.auto
-    ),
+    device: Annotated[
+        DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")
+    ] = (DeviceChoice.auto),
     wiener_iterations: Annotated[
         int, typer.Option("--wiener-iterations", help="norbert Wiener EM iterations; 0 applies the masks directly.")
     ] = WIENER_ITERATIONS,
     segment: Annotated[
         float,
-        typer.Option(help=f"Segment length in seconds (default {DEFAULT_SEGMENT:.3f}: the training length; at most the input's).",
-                     show_default=f"{DEFAULT_SEGMENT:.3f}"),
+        typer.Option(
+            help=f"Segment length in seconds (default {DEFAULT_SEGMENT:.3f}: the training length; "
+            "at most the input's).",
+            show_default=f"{DEFAULT_SEGMENT:.3f}",
+        ),
     ] = DEFAULT_SEGMENT,
     overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 2,
@@ -224,7 +252,9 @@ def separate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     detector: Annotated[
         Path | None,
-        typer.Option(help="Video: detector folder, or YOLO .pt with --trust-pickle (default: COCO persons, else bundled)."),
+        typer.Option(
+            help="Video: detector folder, or YOLO .pt with --trust-pickle (default: COCO persons, else bundled)."
+        ),
     ] = None,
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
@@ -234,8 +264,10 @@ def separate(
     ] = None,
     layout: Annotated[
         PlayerLayout,
-        typer.Option(help="Video: detect the players (equal strips, with a warning, when their number differs from "
-                          "--instruments'), or strips: equal vertical strips without detection (URMP's composites)."),
+        typer.Option(
+            help="Video: detect the players (equal strips, with a warning, when their number differs from "
+            "--instruments'), or strips: equal vertical strips without detection (URMP's composites)."
+        ),
     ] = PlayerLayout.detect,
     save_boxes: Annotated[
         Path | None, typer.Option(help="Video: write the first frame with each player's box and instrument (PNG).")
@@ -263,8 +295,10 @@ def separate(
         alone = parse_instruments(two_stems)[0].abbr if two_stems else None
         if alone is None and len(chosen) == 1 and stems is None:
             alone = chosen[0].abbr
-            warn(f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
-                 f"written, as --two-stems {alone}; name every instrument that plays for a stem each")
+            warn(
+                f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
+                f"written, as --two-stems {alone}; name every instrument that plays for a stem each"
+            )
         loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
         dev = to_device(loaded, device.value)
         separator = Separator(
@@ -295,20 +329,28 @@ def separate(
                         raise VimssError(f"--boxes needs a video, and {path} has no pictures")
                     visual = None
                     if visual_model is not None or save_boxes is not None:
-                        visual = video_source(visual_model, path, [i.abbr for i in chosen], separator.segment,
-                                              loaded.model.config.visual_frames,
-                                              detector=find_detector, boxes=fixed_boxes,
-                                              strips_fallback=True, layout=layout.value, on_warning=warn,
-                                              save_boxes=save_boxes)  # fmt: skip
-                    stems = separate_file(
+                        visual = video_source(
+                            visual_model,
+                            path,
+                            [i.abbr for i in chosen],
+                            separator.segment,
+                            loaded.model.config.visual_frames,
+                            detector=find_detector,
+                            boxes=fixed_boxes,
+                            strips_fallback=True,
+                            layout=layout.value,
+                            on_warning=warn,
+                            save_boxes=save_boxes,
+                        )
+                    paths = separate_file(
                         separator,
                         path,
                         out_dir,
                         chosen,
                         fmt=fmt.value,
                         bit_depth=bit_depth.value,
-                        on_start=lambda frames, t=task: progress.update(t, total=frames),
-                        on_progress=lambda done, t=task: progress.update(t, completed=done),
+                        on_start=functools.partial(_set_total, progress, task),
+                        on_progress=functools.partial(_set_completed, progress, task),
                         visual=visual,
                         clip_mode=clip_mode.value,
                         on_warning=warn,
@@ -323,12 +365,12 @@ def separate(
                     summary["tracks"].append({"input": str(path), "error": str(err)})
                     continue
             elapsed = time.perf_counter() - started
-            track = {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in stems.items()}}
+            track = {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in paths.items()}}
             if dev.type == "cuda":  # what the benchmarks report as GPU memory
                 track["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20)
             summary["tracks"].append(track)
             if not as_json:
-                out_console.print(f"{path} -> {out_dir}/ ({', '.join(stems)}) in {elapsed:.1f} s", highlight=False)
+                out_console.print(f"{path} -> {out_dir}/ ({', '.join(paths)}) in {elapsed:.1f} s", highlight=False)
         if as_json:
             print(json.dumps(summary, indent=2))
         if failed:
@@ -342,15 +384,16 @@ def evaluate(
         list[str] | None, typer.Option("--model", "-m", help="Model to score; repeat to compare several.")
     ] = None,
     segment: Annotated[
-        float | None, typer.Option(help="Score segments of this many seconds (the paper: 5.94) instead of whole pieces.")
+        float | None,
+        typer.Option(help="Score segments of this many seconds (the paper: 5.94) instead of whole pieces."),
     ] = None,
     oracles: Annotated[bool, typer.Option(help="Add the IRM and IBM oracles and the input mix.")] = True,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where results.csv/json and box plots go.")] = Path(
         "evaluation"
     ),
-    device: Annotated[DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")] = (
-        DeviceChoice.auto
-    ),
+    device: Annotated[
+        DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")
+    ] = (DeviceChoice.auto),
     wiener_iterations: Annotated[
         int, typer.Option("--wiener-iterations", help="As `separate` (the paper's tables use 2).")
     ] = WIENER_ITERATIONS,
@@ -358,7 +401,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     detector: Annotated[
         Path | None,
-        typer.Option(help="Visual models: detector folder (or .pt with --trust-pickle) for pieces without recorded boxes."),
+        typer.Option(
+            help="Visual models: detector folder (or .pt with --trust-pickle) for pieces without recorded boxes."
+        ),
     ] = None,
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
@@ -383,13 +428,13 @@ def evaluate(
         def players(video: Path, count: int) -> PlayerTrack:
             return video_players(video, count, known, find_detector, on_warning=warn)
 
-        estimators = {}
+        estimators: dict[str, Callable[[PieceAudio], torch.Tensor]] = {}
         for spec in model or []:
             loaded = load_model(spec)
             separator = Separator(loaded.model, to_device(loaded, device.value), wiener_iterations=wiener_iterations)
-            estimators[loaded.name] = lambda audio, s=separator: model_estimates(s, audio, players)
+            estimators[loaded.name] = functools.partial(model_estimates, separator, players=players)
         if oracles:
-            estimators.update({k: (lambda audio, k=k: oracle_estimates(k, audio)) for k in ORACLES})
+            estimators.update({k: functools.partial(oracle_estimates, k) for k in ORACLES})
         if not estimators:
             raise VimssError("nothing to evaluate: pass --model or keep --oracles")
         for note in skipped:
@@ -402,19 +447,32 @@ def evaluate(
                 unreadable.append(note)
                 progress.console.print(f"skipped {note}", highlight=False, soft_wrap=True)
 
-            rows = run_evaluation(pieces, estimators, segment=segment, workers=workers,
-                                  on_piece=lambda _: progress.advance(task), on_skip=skip)  # fmt: skip
+            rows = run_evaluation(
+                pieces,
+                estimators,
+                segment=segment,
+                workers=workers,
+                on_piece=lambda _: progress.advance(task),
+                on_skip=skip,
+            )
             skipped = [*skipped, *unreadable]
         if not rows:
             raise VimssError(f"no piece of {data} could be read")
         names = list(estimators)
         models_only = [n for n in names if n not in ORACLES]
-        comparisons = {f"{b} - {a}": compare(rows, a, b) for i, a in enumerate(models_only) for b in models_only[i + 1 :]}
+        comparisons = {
+            f"{b} - {a}": compare(rows, a, b) for i, a in enumerate(models_only) for b in models_only[i + 1 :]
+        }
         files = write_reports(rows, out, comparisons, skipped)
         summary = summarise(rows)
         if as_json:
-            print(json.dumps({"summary": summary, "comparisons": comparisons, "files": [str(f) for f in files]},
-                             indent=2, default=float).replace("NaN", "null"))  # fmt: skip
+            print(
+                json.dumps(
+                    {"summary": summary, "comparisons": comparisons, "files": [str(f) for f in files]},
+                    indent=2,
+                    default=float,
+                ).replace("NaN", "null")
+            )
             return
         table = Table("method", "SI-SDR", "SD-SDR", "PES", "EPS", "SDR", "SIR", "SAR", title=f"{len(pieces)} pieces")
         for name in names:
@@ -423,8 +481,10 @@ def evaluate(
         out_console.print(table)
         for title, metrics in comparisons.items():
             out_console.print(
-                f"{title}: " + ", ".join(f"{m} {v['mean_difference']:+.2f} dB (p={v['p_value']:.3g})"
-                                         for m, v in metrics.items() if v["n"]),  # fmt: skip
+                f"{title}: "
+                + ", ".join(
+                    f"{m} {v['mean_difference']:+.2f} dB (p={v['p_value']:.3g})" for m, v in metrics.items() if v["n"]
+                ),
                 highlight=False,
             )
         out_console.print(f"wrote {', '.join(str(f) for f in files)}", highlight=False)
@@ -439,8 +499,11 @@ def _expand_folders(inputs: list[Path]) -> list[Path]:
         if not path.is_dir():
             files.append(path)
             continue
-        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS
-                       and not p.name.startswith("."))  # fmt: skip
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS and not p.name.startswith(".")
+        )
         if not found:
             raise VimssError(f"{path} holds no audio or video file ({', '.join(INPUT_EXTENSIONS)})")
         files += found
@@ -454,15 +517,20 @@ def _output_places(inputs: list[Path], root: Path, template: str) -> dict[Path, 
     seen: dict[Path, Path] = {}
     for path in inputs:
         try:
-            relative = template.format(track=path.stem, trackext=path.name, parent=path.resolve().parent.name,
-                                       stem="{stem}", ext="{ext}")  # fmt: skip
+            relative = template.format(
+                track=path.stem, trackext=path.name, parent=path.resolve().parent.name, stem="{stem}", ext="{ext}"
+            )
         except (KeyError, IndexError, ValueError) as err:
-            raise VimssError(f"--filename '{template}': unknown or malformed field ({err}); "
-                             "use {track}, {trackext}, {parent}, {stem}, {ext}") from None  # fmt: skip
+            raise VimssError(
+                f"--filename '{template}': unknown or malformed field ({err}); "
+                "use {track}, {trackext}, {parent}, {stem}, {ext}"
+            ) from None
         target = root / relative
         if target in seen and seen[target] != path:
-            raise VimssError(f"{seen[target]} and {path} would write the same stems ({target.parent}); "
-                             "give --filename '{parent}-{track}/{stem}.{ext}'")  # fmt: skip
+            raise VimssError(
+                f"{seen[target]} and {path} would write the same stems ({target.parent}); "
+                "give --filename '{parent}-{track}/{stem}.{ext}'"
+            )
         seen[target] = path
         places[path] = (target.parent, target.name)
     return places
@@ -488,12 +556,12 @@ def convert_detector(
         out_console.print(f"{weights} -> {out}/ (use it with --detector {out})", highlight=False)
 
 
-class Layout(str, Enum):
+class Layout(StrEnum):
     solos = "solos"
     urmp = "urmp"
 
 
-class Split(str, Enum):
+class Split(StrEnum):
     train = "train"
     test = "test"
     all = "all"
@@ -502,17 +570,25 @@ class Split(str, Enum):
 @command()
 def synth(
     out: Annotated[Path, typer.Argument(help="Output folder (created; an existing one is resumed).")],
-    layout: Annotated[Layout, typer.Option(help="solos: <Instrument>/<id>.flac; urmp: NN_Title_inst_inst/ piece folders.")],
+    layout: Annotated[
+        Layout, typer.Option(help="solos: <Instrument>/<id>.flac; urmp: NN_Title_inst_inst/ piece folders.")
+    ],
     scores: Annotated[
-        list[Path] | None, typer.Option("--scores", help="MIDI/MusicXML files or folders (default: the music21 corpus).")
+        list[Path] | None,
+        typer.Option("--scores", help="MIDI/MusicXML files or folders (default: the music21 corpus)."),
     ] = None,
     pieces: Annotated[int | None, typer.Option(help="Number of items (scores excerpts) to render.")] = None,
-    hours: Annotated[float | None, typer.Option(help="Hours of audio to render (mixes for urmp, recordings for solos).")] = None,
+    hours: Annotated[
+        float | None, typer.Option(help="Hours of audio to render (mixes for urmp, recordings for solos).")
+    ] = None,
     seconds: Annotated[float, typer.Option(help="Length of each excerpt before the 1-s release tail.")] = 30.0,
     soundfont: Annotated[
-        list[Path] | None, typer.Option("--soundfont", help="SF2/SF3 soundfont; repeat to use several (default: all found).")
+        list[Path] | None,
+        typer.Option("--soundfont", help="SF2/SF3 soundfont; repeat to use several (default: all found)."),
     ] = None,
-    split: Annotated[Split, typer.Option(help="Scores to draw from: a fixed 90% train / 10% test split, or all.")] = Split.train,
+    split: Annotated[
+        Split, typer.Option(help="Scores to draw from: a fixed 90% train / 10% test split, or all.")
+    ] = Split.train,
     min_parts: Annotated[int, typer.Option(help="Fewest parts (sources) per item.")] = 2,
     max_parts: Annotated[int, typer.Option(help="Most parts (sources) per item.")] = 5,
     sample_rate: Annotated[int, typer.Option(help="Sample rate of the written audio.")] = 22050,
@@ -523,8 +599,10 @@ def synth(
     workers: Annotated[int, typer.Option(help="Rendering processes.")] = 1,
     realism: Annotated[
         str,
-        typer.Option(help="Realism steps: all, none, a comma list of vibrato, intonation, dynamics, timing, calibration, "
-                          "mixed-sets, room, eq, compression, noise, or -step to drop one from all."),
+        typer.Option(
+            help="Realism steps: all, none, a comma list of vibrato, intonation, dynamics, timing, calibration, "
+            "mixed-sets, room, eq, compression, noise, or -step to drop one from all."
+        ),
     ] = "all",
     parse_limit: Annotated[
         float, typer.Option(help="Seconds allowed to read one score; a slower one is skipped (read scores are cached).")
@@ -536,18 +614,35 @@ def synth(
         from .synth import SynthSettings, default_soundfonts, parse_realism, synthesize
 
         fonts = soundfont or default_soundfonts()
-        settings = SynthSettings(layout.value, tuple(str(f) for f in fonts), sample_rate, seconds, min_parts, max_parts,
-                                 split.value, seed, video, parse_realism(realism))  # fmt: skip
+        settings = SynthSettings(
+            layout.value,
+            tuple(str(f) for f in fonts),
+            sample_rate,
+            seconds,
+            min_parts,
+            max_parts,
+            split.value,
+            seed,
+            video,
+            parse_realism(realism),
+        )
         files = find_scores(scores) if scores else corpus_scores()
         with _progress(sys.stderr.isatty()) as progress:
             task = progress.add_task("rendering", total=1.0)
-            summary = synthesize(out, files, settings, pieces=pieces, hours=hours, workers=workers,
-                                 parse_limit=parse_limit, on_progress=lambda f: progress.update(task, completed=f),
-                                 on_skip=lambda note: progress.console.print(f"skipped {note}", highlight=False,
-                                                                             soft_wrap=True))  # fmt: skip
+            summary = synthesize(
+                out,
+                files,
+                settings,
+                pieces=pieces,
+                hours=hours,
+                workers=workers,
+                parse_limit=parse_limit,
+                on_progress=lambda f: progress.update(task, completed=f),
+                on_skip=lambda note: progress.console.print(f"skipped {note}", highlight=False, soft_wrap=True),
+            )
         out_console.print(
-            f"{summary.items} items ({summary.seconds / 3600:.2f} h of audio, {summary.rendered} rendered now) in {out}; "
-            f"manifest: {summary.manifest}",
+            f"{summary.items} items ({summary.seconds / 3600:.2f} h of audio, {summary.rendered} rendered now) "
+            f"in {out}; manifest: {summary.manifest}",
             highlight=False,
         )
 
@@ -555,9 +650,9 @@ def synth(
 @command()
 def train(
     data: Annotated[list[Path], typer.Option("--data", help="Solos- or URMP-layout folder; repeat to combine.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: latest/, best/, log.csv, train_config.json.")] = Path(
-        "runs/vimss"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run folder: latest/, best/, log.csv, train_config.json.")
+    ] = Path("runs/vimss"),
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help='JSON: {"model": {...}, "steps": ..., ...} (see TrainConfig).')
     ] = None,
@@ -567,15 +662,19 @@ def train(
     steps: Annotated[int | None, typer.Option(help="Total optimisation steps.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Mixtures per step (per process under torchrun).")] = None,
     lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
-    conditioning: Annotated[str | None, typer.Option(help="Model conditioning (none, film-encoder, label-multiply, …).")] = None,
+    conditioning: Annotated[
+        str | None, typer.Option(help="Model conditioning (none, film-encoder, label-multiply, …).")
+    ] = None,
     mask: Annotated[str | None, typer.Option(help="ratio (L2 loss) or binary (BCE loss).")] = None,
     validate_every: Annotated[int | None, typer.Option(help="Steps between validations and checkpoints.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for weights and data.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from latest/.")] = False,
     init: Annotated[
         str | None,
-        typer.Option(help="Start from this model's weights (folder, bundled name or Hub id) to fine-tune; "
-                          "its config is the model's unless --config gives one."),
+        typer.Option(
+            help="Start from this model's weights (folder, bundled name or Hub id) to fine-tune; "
+            "its config is the model's unless --config gives one."
+        ),
     ] = None,
     device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
     workers: Annotated[int, typer.Option(help="Data-loading processes.")] = 2,
@@ -596,11 +695,20 @@ def train(
             base = replace(base, init=init, model=base.model if config else load_model(init).model.config)
         model_config = base.model
         if conditioning is not None:
-            model_config = replace(model_config, conditioning=conditioning, context="none" if conditioning == "none" else "labels")
+            model_config = replace(
+                model_config, conditioning=conditioning, context="none" if conditioning == "none" else "labels"
+            )
         if mask is not None:
             model_config = replace(model_config, mask=mask)
-        settings = with_overrides(base, model=model_config, steps=steps, batch_size=batch_size, lr=lr,
-                                  validate_every=validate_every, seed=seed)  # fmt: skip
+        settings = with_overrides(
+            base,
+            model=model_config,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            validate_every=validate_every,
+            seed=seed,
+        )
         rank = int(os.environ.get("RANK", "0"))
         with _progress(rank == 0 and sys.stderr.isatty()) as progress:
             task = progress.add_task("training", total=settings.steps)
@@ -609,16 +717,27 @@ def train(
                 progress.update(task, completed=step, description=f"training (loss {loss:.4f})")
 
             try:
-                result = run_training(data, out, settings, val_data=val_data, resume=resume, device=device.value,
-                                      workers=workers, on_step=on_step)  # fmt: skip
+                result = run_training(
+                    data,
+                    out,
+                    settings,
+                    val_data=val_data,
+                    resume=resume,
+                    device=device.value,
+                    workers=workers,
+                    on_step=on_step,
+                )
             except TrainingStopped as stop:
                 import shlex
 
                 again = [a for a in sys.argv[1:] if a != "--resume"] + ["--resume"]
                 progress.stop()
-                err_console.print(f"[red]{stop}[/red]; continue with: vimss {shlex.join(again)}", highlight=False,
-                                  soft_wrap=True)  # fmt: skip
-                raise typer.Exit(130 if isinstance(stop.cause, KeyboardInterrupt) else 128 + stop.cause.signum) from None
+                err_console.print(
+                    f"[red]{stop}[/red]; continue with: vimss {shlex.join(again)}", highlight=False, soft_wrap=True
+                )
+                raise typer.Exit(
+                    130 if isinstance(stop.cause, KeyboardInterrupt) else 128 + stop.cause.signum
+                ) from None
         if rank == 0:
             out_console.print(
                 f"step {settings.steps}: validation SI-SDR {result.si_sdr:.2f} dB "

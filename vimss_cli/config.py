@@ -21,8 +21,17 @@ INPUT_SCALINGS = ("db-norm", "log")
 FREQUENCY_SCALES = ("linear", "log")
 MASKS = ("ratio", "binary")
 CONDITIONINGS = ("none", "film-bottleneck", "film-encoder", "film-final", "label-multiply", "final-multiply")
-WAVE_CONDITIONINGS = ("none", "label-multiply", "multiply-bottleneck", "add-bottleneck", "add-final",
-                      "concat-bottleneck", "concat-final", "film-bottleneck", "film-final")  # fmt: skip
+WAVE_CONDITIONINGS = (
+    "none",
+    "label-multiply",
+    "multiply-bottleneck",
+    "add-bottleneck",
+    "add-final",
+    "concat-bottleneck",
+    "concat-final",
+    "film-bottleneck",
+    "film-final",
+)
 """The Wave-U-Net's: labels gate the output waveforms (label-multiply), or scale (multiply),
 shift (add), join (concat) or scale and shift (film) the bottleneck or the features the
 output layer reads (final)."""
@@ -101,14 +110,15 @@ class ModelConfig:
         if self.architecture == "wave-unet":
             self._check_wave_unet()
         elif self.conditioning not in CONDITIONINGS or self.sample_rate != SAMPLE_RATE:
-            raise VimssError(f"config: a spectrogram U-Net runs at {SAMPLE_RATE} Hz with conditioning "
-                             f"one of {', '.join(CONDITIONINGS)}")  # fmt: skip
+            raise VimssError(
+                f"config: a spectrogram U-Net runs at {SAMPLE_RATE} Hz with conditioning "
+                f"one of {', '.join(CONDITIONINGS)}"
+            )
         if not self.channels or any(c < 1 for c in self.channels):
             raise VimssError(f"config: channels must be positive, got {list(self.channels)}")
         if self.instruments != ABBREVIATIONS:
             raise VimssError(
-                f"config: instruments {list(self.instruments)} differ from this version's table "
-                f"{list(ABBREVIATIONS)}"
+                f"config: instruments {list(self.instruments)} differ from this version's table {list(ABBREVIATIONS)}"
             )
 
     def _check_wave_unet(self) -> None:
@@ -122,8 +132,10 @@ class ModelConfig:
             raise VimssError("config: levels, filters and kernels must be positive")
         if output_samples(self) is None:
             near = valid_input_samples(self.levels, self.down_kernel, self.up_kernel, self.input_samples)
-            raise VimssError(f"config: input_samples {self.input_samples} does not fit {self.levels} levels "
-                             f"without padding; the nearest that do: {', '.join(map(str, near))}")  # fmt: skip
+            raise VimssError(
+                f"config: input_samples {self.input_samples} does not fit {self.levels} levels "
+                f"without padding; the nearest that do: {', '.join(map(str, near))}"
+            )
 
     @property
     def depth(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,7 +34,7 @@ SILENCE_PEAK = 1e-3
 """A segment whose peak is below this (-60 dBFS) is rejected as silent."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _frames_and_rate(path: Path) -> tuple[int, int]:
     """A recording's length and sample rate, read once per process rather than per draw."""
     info = sf.info(path)
@@ -48,11 +49,15 @@ def solos_recordings(root: str | Path) -> dict[int, list[Path]]:
     found = {}
     for k, inst in enumerate(INSTRUMENTS):
         folder = root / inst.solos_folder
-        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in SOUNDFILE_EXTENSIONS) if folder.is_dir() else []
+        files = (
+            sorted(p for p in folder.glob("*") if p.suffix.lower() in SOUNDFILE_EXTENSIONS) if folder.is_dir() else []
+        )
         if files:
             found[k] = files
     if len(found) < 2:
-        raise VimssError(f"{root} needs recordings of at least two instruments in Solos-layout folders (Violin/, Cello/, …)")
+        raise VimssError(
+            f"{root} needs recordings of at least two instruments in Solos-layout folders (Violin/, Cello/, …)"
+        )
     return found
 
 
@@ -111,9 +116,19 @@ class MixAndSeparate(torch.utils.data.Dataset):
     """Mixtures drawn on the fly; item i is the same mixture for a given seed, so a fixed
     validation set is just another seed."""
 
-    def __init__(self, recordings: dict[int, list[Path]], size: int, *, max_sources: int = 7,
-                 min_sources: int = 2, seed: int = 0, max_tries: int = 20,
-                 visual: VisualLookup | None = None, samples: int = SEGMENT_SAMPLES, rate: int = SAMPLE_RATE) -> None:  # fmt: skip
+    def __init__(
+        self,
+        recordings: dict[int, list[Path]],
+        size: int,
+        *,
+        max_sources: int = 7,
+        min_sources: int = 2,
+        seed: int = 0,
+        max_tries: int = 20,
+        visual: VisualLookup | None = None,
+        samples: int = SEGMENT_SAMPLES,
+        rate: int = SAMPLE_RATE,
+    ) -> None:
         if not 2 <= min_sources <= max_sources:
             raise VimssError(f"need 2 <= min_sources <= max_sources, got {min_sources}..{max_sources}")
         self.recordings = recordings
@@ -159,7 +174,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
 
 def read_segment(path: Path, start: int, samples: int = SEGMENT_SAMPLES, model_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """`samples` mono at `model_rate` from frame `start` (at the file's rate), zero-padded."""
-    frames, rate = _frames_and_rate(path)
+    _frames, rate = _frames_and_rate(path)
     length = int(np.ceil(samples * rate / model_rate))
     block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
     wave = to_model_input(torch.from_numpy(block.T.copy()), sr, model_rate)[:samples]
@@ -172,9 +187,18 @@ class PieceSegments(torch.utils.data.Dataset):
     of one instrument are summed; the mixture is scaled to peak 1. Labels are the
     piece's instruments, as `vimss evaluate` gives them."""
 
-    def __init__(self, pieces: list[Piece], size: int, *, seed: int = 0, gain_db: float = 6.0,
-                 max_tries: int = 20, visual: VisualLookup | None = None, samples: int = SEGMENT_SAMPLES,
-                 rate: int = SAMPLE_RATE) -> None:  # fmt: skip
+    def __init__(
+        self,
+        pieces: list[Piece],
+        size: int,
+        *,
+        seed: int = 0,
+        gain_db: float = 6.0,
+        max_tries: int = 20,
+        visual: VisualLookup | None = None,
+        samples: int = SEGMENT_SAMPLES,
+        rate: int = SAMPLE_RATE,
+    ) -> None:
         if not pieces:
             raise VimssError("no URMP-layout pieces to train on")
         self.pieces, self.size, self.seed, self.gain_db, self.max_tries = pieces, size, seed, gain_db, max_tries
@@ -196,13 +220,17 @@ class PieceSegments(torch.utils.data.Dataset):
             for inst in piece.instruments:
                 gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
                 sources[index(instrument(inst))] = gain * sum(
-                    read_segment(p, start, self.samples, self.rate) for p in piece.sources[inst])
+                    read_segment(p, start, self.samples, self.rate) for p in piece.sources[inst]
+                )
             mix = sources.sum(0)
             peak = mix.abs().max()
             if peak >= SILENCE_PEAK:
                 labels = torch.zeros(N_INSTRUMENTS)
                 labels[[index(instrument(i)) for i in piece.instruments]] = 1.0
-                seen = pad_players([self.visual(piece.video, start / rate)]) if self.visual is not None else torch.zeros(0)
+                seen = torch.zeros(0)
+                if self.visual is not None:
+                    assert piece.video is not None, "visual training keeps only pieces with a video"
+                    seen = pad_players([self.visual(piece.video, start / rate)])
                 return Example(mix / peak, sources / peak, labels, seen)
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among the URMP pieces")
 
@@ -210,7 +238,9 @@ class PieceSegments(torch.utils.data.Dataset):
 class Blend(torch.utils.data.Dataset):
     """Item i comes from one of several datasets, chosen by `weights` and the seed."""
 
-    def __init__(self, datasets: list[torch.utils.data.Dataset], weights: list[float], size: int, seed: int = 0) -> None:
+    def __init__(
+        self, datasets: Sequence[torch.utils.data.Dataset], weights: list[float], size: int, seed: int = 0
+    ) -> None:
         self.datasets, self.weights, self.size, self.seed = datasets, weights, size, seed
 
     def __len__(self) -> int:

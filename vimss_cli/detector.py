@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -77,8 +77,9 @@ class PlayerDetector:
         if not frames:
             return []
         bgr = [np.ascontiguousarray(f[..., ::-1]) for f in frames]  # ultralytics reads arrays as OpenCV BGR
-        results = self.yolo.predict(bgr, conf=confidence, classes=[self.player_class], imgsz=self.image_size,
-                                    verbose=False, device="cpu")  # fmt: skip
+        results = self.yolo.predict(
+            bgr, conf=confidence, classes=[self.player_class], imgsz=self.image_size, verbose=False, device="cpu"
+        )
         return [[Box(*map(float, xyxy)) for xyxy in r.boxes.xyxy.tolist()] for r in results]
 
 
@@ -86,7 +87,9 @@ def bundled_detector_dir() -> Path:
     return bundled_dir() / BUNDLED_DETECTOR
 
 
-def load_detector(spec: str | Path | None = None, *, trust_pickle: bool = False, download: bool = True) -> PlayerDetector:
+def load_detector(
+    spec: str | Path | None = None, *, trust_pickle: bool = False, download: bool = True
+) -> PlayerDetector:
     """`--detector`: a detector folder, or a YOLO `.pt` file when `trust_pickle`; by default
     the COCO person detector from vimss' cache (downloaded once when `download`) or the
     bundled detector."""
@@ -97,9 +100,11 @@ def load_detector(spec: str | Path | None = None, *, trust_pickle: bool = False,
         if not path.is_file():
             raise VimssError(f"detector not found: {path} (a detector folder, or a YOLO .pt file with --trust-pickle)")
         if not trust_pickle:
-            raise VimssError(f"{path} is a pickled PyTorch file, and loading it runs any code inside it: pass "
-                             f"--trust-pickle if you trust its source, or convert it once with "
-                             f"`vimss convert-detector {path} FOLDER` and pass the folder")  # fmt: skip
+            raise VimssError(
+                f"{path} is a pickled PyTorch file, and loading it runs any code inside it: pass "
+                f"--trust-pickle if you trust its source, or convert it once with "
+                f"`vimss convert-detector {path} FOLDER` and pass the folder"
+            )
         return load_pickled_detector(path)
     weights = coco_weights(download)
     if weights is not None:
@@ -139,8 +144,11 @@ def coco_weights(download: bool = True) -> Path | None:
     recent = failed.is_file() and time.time() - failed.stat().st_mtime < RETRY_SECONDS
     if recent or not download or os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("VIMSS_OFFLINE") == "1":
         return None
-    print(f"note: downloading the COCO person detector {COCO_WEIGHTS} (5.6 MB, at most {DOWNLOAD_SECONDS:g} s) "
-          f"into {path.parent}", file=sys.stderr)  # fmt: skip
+    print(
+        f"note: downloading the COCO person detector {COCO_WEIGHTS} (5.6 MB, at most {DOWNLOAD_SECONDS:g} s) "
+        f"into {path.parent}",
+        file=sys.stderr,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(path)
     outcome: list[BaseException] = []
@@ -158,9 +166,18 @@ def coco_weights(download: bool = True) -> Path | None:
     if ok:
         os.replace(tmp, path)
         return path
-    why = "timed out" if thread.is_alive() else first_line(outcome[0]) if outcome else "its SHA-256 differs from the pinned one"
-    print(f"note: {COCO_WEIGHTS} unavailable ({why}); using the bundled {BUNDLED_DETECTOR} (next try in a day, "
-          f"or remove {failed})", file=sys.stderr)  # fmt: skip
+    why = (
+        "timed out"
+        if thread.is_alive()
+        else first_line(outcome[0])
+        if outcome
+        else "its SHA-256 differs from the pinned one"
+    )
+    print(
+        f"note: {COCO_WEIGHTS} unavailable ({why}); using the bundled {BUNDLED_DETECTOR} (next try in a day, "
+        f"or remove {failed})",
+        file=sys.stderr,
+    )
     failed.touch()
     if not thread.is_alive():
         tmp.unlink(missing_ok=True)
@@ -209,25 +226,35 @@ def load_detector_folder(folder: Path) -> PlayerDetector:
     return PlayerDetector(yolo, folder.name, _person_class(yolo.model.names), int(config.get("imgsz", 640)))
 
 
-def save_detector(model: torch.nn.Module, folder: Path, names: dict[int, str], image_size: int,
-                  half: bool = True) -> Path:  # fmt: skip
+def save_detector(
+    model: torch.nn.Module, folder: Path, names: dict[int, str], image_size: int, half: bool = True
+) -> Path:
     """Save an ultralytics DetectionModel as model YAML (with its class names and the image
     size it was trained at) + safetensors."""
     import yaml
     from safetensors.torch import save
     from ultralytics.nn.tasks import guess_model_scale
 
-    config = {k: v for k, v in model.yaml.items() if k != "yaml_file"}
-    config.update(nc=len(names), names={int(k): v for k, v in names.items()}, imgsz=image_size,
-                  scale=model.yaml.get("scale") or guess_model_scale(model.yaml.get("yaml_file", "")))  # fmt: skip
-    return write_folder(folder, {
-        DETECTOR_YAML: yaml.safe_dump(config, sort_keys=False).encode(),
-        DETECTOR_WEIGHTS: save(half_state(model, half)),
-    })  # fmt: skip
+    spec = cast(dict, model.yaml)  # the model's architecture, as ultralytics keeps it
+    config = {k: v for k, v in spec.items() if k != "yaml_file"}
+    config.update(
+        nc=len(names),
+        names={int(k): v for k, v in names.items()},
+        imgsz=image_size,
+        scale=spec.get("scale") or guess_model_scale(spec.get("yaml_file", "")),
+    )
+    return write_folder(
+        folder,
+        {
+            DETECTOR_YAML: yaml.safe_dump(config, sort_keys=False).encode(),
+            DETECTOR_WEIGHTS: save(half_state(model, half)),
+        },
+    )
 
 
-def detector_dataset(folders: list[Path], out: Path, frames_per_video: int = 6, val_share: float = 0.1,
-                     seed: int = 0) -> Path:  # fmt: skip
+def detector_dataset(
+    folders: list[Path], out: Path, frames_per_video: int = 6, val_share: float = 0.1, seed: int = 0
+) -> Path:
     """A YOLO dataset (images/, labels/, data.yaml) from `vimss synth --video` folders:
     frames at random times of every video, labelled with its players' boxes from the
     manifest (class 0, player). Returns data.yaml."""
@@ -266,15 +293,38 @@ def detector_dataset(folders: list[Path], out: Path, frames_per_video: int = 6, 
     return data
 
 
-def train_detector(data: Path, out: Path, *, epochs: int, base: str = "yolov8n.yaml", image_size: int = 320,
-                   batch: int = 16, workers: int = 2, seed: int = 0) -> Path:  # fmt: skip
+def train_detector(
+    data: Path,
+    out: Path,
+    *,
+    epochs: int,
+    base: str = "yolov8n.yaml",
+    image_size: int = 320,
+    batch: int = 16,
+    workers: int = 2,
+    seed: int = 0,
+) -> Path:
     """Train a one-class YOLO on a `detector_dataset` offline and save it in the bundled
     folder format; ultralytics' own run folder goes under `out/ultralytics`."""
     ultralytics = _ultralytics()
     yolo = ultralytics.YOLO(base)
-    yolo.train(data=str(data), epochs=epochs, imgsz=image_size, batch=batch, workers=workers, seed=seed, device="cpu",
-               project=str(out.resolve() / "ultralytics"), name="run", exist_ok=True, plots=False, verbose=False,
-               amp=False, fliplr=0.5, mosaic=1.0)  # fmt: skip
+    yolo.train(
+        data=str(data),
+        epochs=epochs,
+        imgsz=image_size,
+        batch=batch,
+        workers=workers,
+        seed=seed,
+        device="cpu",
+        project=str(out.resolve() / "ultralytics"),
+        name="run",
+        exist_ok=True,
+        plots=False,
+        verbose=False,
+        amp=False,
+        fliplr=0.5,
+        mosaic=1.0,
+    )
     best = out / "ultralytics" / "run" / "weights" / "best.pt"
     trained = ultralytics.YOLO(str(best))  # our own run's file
     return save_detector(trained.model.float(), out / "detector", {0: "player"}, image_size)

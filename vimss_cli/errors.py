@@ -26,6 +26,6 @@ class Terminated(BaseException):
 class TrainingStopped(Exception):
     """Training was interrupted; `latest/` holds the step it reached, so `--resume` continues."""
 
-    def __init__(self, step: int, run_dir: object, cause: BaseException) -> None:
+    def __init__(self, step: int, run_dir: object, cause: KeyboardInterrupt | Terminated) -> None:
         super().__init__(f"interrupted at step {step}; {run_dir}/latest holds it")
         self.step, self.run_dir, self.cause = step, run_dir, cause

@@ -9,6 +9,7 @@ bound). A model is conditioned on the ground-truth instruments of each piece.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import multiprocessing
@@ -54,7 +55,7 @@ def _mono_11k(path: Path) -> torch.Tensor:
 
 def load_piece(piece: Piece) -> PieceAudio:
     mix = _mono_11k(piece.mix)
-    refs = [sum(_mono_11k(p) for p in piece.sources[inst]) for inst in piece.instruments]
+    refs = [functools.reduce(torch.add, (_mono_11k(p) for p in piece.sources[inst])) for inst in piece.instruments]
     n = min(len(mix), *(len(r) for r in refs))
     references = torch.stack([r[:n] for r in refs])
     return PieceAudio(piece.name, piece.instruments, mix[:n], references, piece.video, piece.players)
@@ -74,8 +75,9 @@ def oracle_estimates(kind: str, audio: PieceAudio) -> torch.Tensor:
     return istft(masks * spec, n)
 
 
-def model_estimates(separator: Separator, audio: PieceAudio,
-                    players: Callable[[Path, int], PlayerTrack] | None = None) -> torch.Tensor:  # fmt: skip
+def model_estimates(
+    separator: Separator, audio: PieceAudio, players: Callable[[Path, int], PlayerTrack] | None = None
+) -> torch.Tensor:
     """Separate the piece's mix, conditioned on its ground-truth instruments and, for a
     visual model, on its video's players (`players` finds them: recorded boxes or detection)."""
     visual = None
@@ -100,7 +102,10 @@ def segment_bounds(n: int, segment: float | None) -> list[tuple[int, int]]:
 
 def _score_job(job: tuple[dict, torch.Tensor, torch.Tensor]) -> list[dict]:
     meta, refs, ests = job
-    rows = [{**meta, "instrument": inst, **values} for inst, values in zip(meta.pop("instruments"), score_sources(refs, ests))]
+    rows = [
+        {**meta, "instrument": inst, **values}
+        for inst, values in zip(meta.pop("instruments"), score_sources(refs, ests))
+    ]
     if meta["method"] == "mix":
         for row in rows:  # the mix holds no artifacts: its SAR (100+ dB) is numerical noise, not a score
             row["sar"] = math.nan
@@ -121,7 +126,11 @@ def evaluate(
     rows: list[dict] = []
     # spawn, not fork: a forked child of a process that ran torch's OpenMP pool can hang
     spawn = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(1,)) if workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=spawn, initializer=torch.set_num_threads, initargs=(1,))
+        if workers > 1
+        else None
+    )
     futures = []
     try:
         for piece in pieces:
@@ -180,7 +189,7 @@ def summarise(rows: list[dict], by: str | None = None) -> dict[str, dict[str, di
     for row in rows:
         key = row["method"] if by is None else f"{row['method']}/{row[by]}"
         groups.setdefault(key, []).append(row)
-    out = {}
+    out: dict[str, dict[str, dict[str, float]]] = {}
     for key, group in groups.items():
         out[key] = {}
         for metric in METRICS:
@@ -258,8 +267,10 @@ def box_plots(rows: list[dict], out: Path) -> list[Path]:
     instruments = list(dict.fromkeys(r["instrument"] for r in rows))
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(instruments) * len(methods)), 4))
     for i, method in enumerate(methods):
-        data = [_values([r for r in rows if r["method"] == method and r["instrument"] == inst], "si_sdr") or [math.nan]
-                for inst in instruments]  # fmt: skip
+        data = [
+            _values([r for r in rows if r["method"] == method and r["instrument"] == inst], "si_sdr") or [math.nan]
+            for inst in instruments
+        ]
         positions = [k * (len(methods) + 1) + i for k in range(len(instruments))]
         box = ax.boxplot(data, positions=positions, showfliers=False, patch_artist=True)
         for patch in box["boxes"]:

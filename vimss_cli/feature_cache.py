@@ -43,7 +43,9 @@ def cache_path(cache: Path, video: Path, players: PlayerTrack, fingerprint: str)
 
 
 @torch.inference_mode()
-def video_features(visual: VisualContext, video: Path, players: PlayerTrack, cache: Path, fingerprint: str) -> torch.Tensor:
+def video_features(
+    visual: VisualContext, video: Path, players: PlayerTrack, cache: Path, fingerprint: str
+) -> torch.Tensor:
     """(grid times, players, 2048) fp16 features of `video`'s players (left to right)
     every FEATURE_STEP seconds, from the cache or computed and cached."""
     path = cache_path(cache, video, players, fingerprint)
@@ -76,8 +78,14 @@ def features_at(features: torch.Tensor, start: float, segment: float, frames: in
     return features[rows].float().transpose(0, 1).reshape(features.shape[1], frames, FEATURE_DIM)
 
 
-def cache_videos(visual: VisualContext, videos: dict[Path, int], cache: Path, *, known: dict[Path, list[Box]],
-                 detector: Callable[[], Detector]) -> dict[Path, Path]:  # fmt: skip
+def cache_videos(
+    visual: VisualContext,
+    videos: dict[Path, int],
+    cache: Path,
+    *,
+    known: dict[Path, list[Box]],
+    detector: Callable[[], Detector],
+) -> dict[Path, Path]:
     """Cache the features of every video (path -> number of players): boxes as `vimss
     synth` recorded them (`known`), else detected. Returns video -> cache file."""
     fingerprint = trunk_fingerprint(visual)

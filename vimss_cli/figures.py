@@ -16,6 +16,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import cast
 
 import av
 import numpy as np
@@ -86,7 +87,9 @@ class Figure:
         mask = Image.new("L", (width, math.ceil(self.floor) + 2), 0)
         for activity in (0.0, 1.0):
             self.pose(ImageDraw.Draw(mask), activity, ink=255)
-        x1, y1, x2, y2 = mask.getbbox()
+        drawn = mask.getbbox()
+        assert drawn is not None, "every figure draws pixels"
+        x1, y1, x2, y2 = drawn
         return Box(float(x1), float(y1), float(x2), float(y2))
 
     def draw(self, canvas: ImageDraw.ImageDraw, t: float) -> None:
@@ -96,7 +99,7 @@ class Figure:
         """Draw the figure with movement `a` (0 at rest, 1 at an onset); `ink` draws it
         in one value (a mask) instead of its colours."""
         if ink is not None:
-            canvas = _OneInk(canvas, ink)
+            canvas = cast(ImageDraw.ImageDraw, _OneInk(canvas, ink))  # draws as one, duck-typed
         look, h, x = LOOKS[self.instrument], self.height, self.x
         top = self.floor - h - 0.05 * h * a  # bob up at each onset
         head_r = 0.1 * h
@@ -106,13 +109,19 @@ class Figure:
         canvas.ellipse((x - head_r, head_y - head_r, x + head_r, head_y + head_r), fill=self.skin)
         canvas.rectangle((x - 0.14 * h, shoulder_y, x + 0.14 * h, waist_y), fill=look.shirt)
         for side in (-1, 1):  # legs
-            canvas.line((x + side * 0.07 * h, waist_y, x + side * 0.09 * h, self.floor), fill=(40, 40, 50), width=max(2, int(0.05 * h)))
+            canvas.line(
+                (x + side * 0.07 * h, waist_y, x + side * 0.09 * h, self.floor),
+                fill=(40, 40, 50),
+                width=max(2, int(0.05 * h)),
+            )
         self._instrument(canvas, look, x, shoulder_y, waist_y, h)
         angle = math.radians(-20 - 50 * a)  # the playing arm swings at every onset
         hand = (x + 0.32 * h * math.cos(angle), shoulder_y + 0.12 * h - 0.32 * h * math.sin(angle))
         canvas.line((x + 0.12 * h, shoulder_y + 0.04 * h, *hand), fill=self.skin, width=max(2, int(0.04 * h)))
 
-    def _instrument(self, canvas: ImageDraw.ImageDraw, look: Look, x: float, shoulder: float, waist: float, h: float) -> None:
+    def _instrument(
+        self, canvas: ImageDraw.ImageDraw, look: Look, x: float, shoulder: float, waist: float, h: float
+    ) -> None:
         s, c = look.size * h, look.colour
         w = max(2, int(0.03 * h))
         if look.shape == "fiddle":  # under the chin, pointing left
@@ -137,7 +146,9 @@ class Figure:
         elif look.shape == "trumpet":
             y = shoulder - 0.06 * h
             canvas.line((x, y, x + 0.1 * h + s, y), fill=c, width=w + 1)
-            canvas.polygon([(x + 0.1 * h + s, y), (x + 0.2 * h + s, y - 0.25 * s), (x + 0.2 * h + s, y + 0.25 * s)], fill=c)
+            canvas.polygon(
+                [(x + 0.1 * h + s, y), (x + 0.2 * h + s, y - 0.25 * s), (x + 0.2 * h + s, y + 0.25 * s)], fill=c
+            )
         elif look.shape == "horn":  # a coil at the side
             cx, cy = x + 0.2 * h, (shoulder + waist) / 2
             canvas.ellipse((cx - s, cy - s, cx + s, cy + s), outline=c, width=w + 2)
@@ -167,8 +178,9 @@ class _OneInk:
         return draw
 
 
-def place_figures(instruments: list[str], onsets: list[tuple[float, ...]], rng: random.Random,
-                  size: tuple[int, int] = FRAME_SIZE) -> list[Figure]:  # fmt: skip
+def place_figures(
+    instruments: list[str], onsets: list[tuple[float, ...]], rng: random.Random, size: tuple[int, int] = FRAME_SIZE
+) -> list[Figure]:
     """Players left to right in equal slots, with some jitter in position and size."""
     width, height = size
     slot = width / len(instruments)
@@ -186,8 +198,9 @@ def place_figures(instruments: list[str], onsets: list[tuple[float, ...]], rng: 
     return figures
 
 
-def render_frames(figures: list[Figure], seconds: float, rng: random.Random, size: tuple[int, int] = FRAME_SIZE,
-                  fps: int = FPS) -> Iterator[np.ndarray]:  # fmt: skip
+def render_frames(
+    figures: list[Figure], seconds: float, rng: random.Random, size: tuple[int, int] = FRAME_SIZE, fps: int = FPS
+) -> Iterator[np.ndarray]:
     """RGB frames of the performance, one every 1/fps seconds."""
     wall = tuple(rng.randint(60, 200) for _ in range(3))
     floor = tuple(max(0, c - 50) for c in wall)
@@ -200,8 +213,13 @@ def render_frames(figures: list[Figure], seconds: float, rng: random.Random, siz
         yield np.array(image)
 
 
-def encode_video(frames: Iterator[np.ndarray], audio: np.ndarray | None, sample_rate: int,
-                 size: tuple[int, int] = FRAME_SIZE, fps: int = FPS) -> bytes:  # fmt: skip
+def encode_video(
+    frames: Iterator[np.ndarray],
+    audio: np.ndarray | None,
+    sample_rate: int,
+    size: tuple[int, int] = FRAME_SIZE,
+    fps: int = FPS,
+) -> bytes:
     """H.264 MP4 of the frames, with mono int16 `audio` as its AAC track."""
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as container:
@@ -220,10 +238,12 @@ def encode_video(frames: Iterator[np.ndarray], audio: np.ndarray | None, sample_
             samples = (np.asarray(audio, np.float32) / 32768.0).reshape(1, -1)
             block = 1024 * 64
             for start in range(0, samples.shape[1], block):
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start : start + block]), format="fltp", layout="mono")
-                frame.sample_rate = sample_rate
-                frame.pts = start
-                for packet in stream.encode(frame):
+                chunk = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(samples[:, start : start + block]), format="fltp", layout="mono"
+                )
+                chunk.sample_rate = sample_rate
+                chunk.pts = start
+                for packet in stream.encode(chunk):
                     container.mux(packet)
             for packet in stream.encode(None):
                 container.mux(packet)

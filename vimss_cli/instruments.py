@@ -26,7 +26,7 @@ class Instrument:
     """Sounding MIDI pitches the instrument plays (and the GM soundfonts sound)."""
     aliases: tuple[str, ...] = ()
 
-    def keys(self) -> tuple[str, ...]:
+    def spellings(self) -> tuple[str, ...]:
         """Every spelling that names this instrument, normalised."""
         return tuple(_normalise(k) for k in (self.abbr, self.name, self.solos_folder, *self.aliases))
 
@@ -55,7 +55,7 @@ def _normalise(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-_BY_KEY: dict[str, Instrument] = {k: inst for inst in INSTRUMENTS for k in inst.keys()}
+_BY_KEY: dict[str, Instrument] = {k: inst for inst in INSTRUMENTS for k in inst.spellings()}
 
 
 def instrument(name: str) -> Instrument:

@@ -30,8 +30,21 @@ CONTROL_RATE = 200.0
 RELEASE = 0.6
 """Seconds a note keeps its channel's controls after its end, while its release sounds."""
 
-VIBRATO_SCALE = {"vn": 1.0, "va": 1.0, "vc": 1.0, "db": 0.8, "fl": 0.7, "ob": 0.7, "sax": 0.7, "bn": 0.5,
-                 "tpt": 0.4, "tbn": 0.4, "cl": 0.2, "hn": 0.2, "tba": 0.3}  # fmt: skip
+VIBRATO_SCALE = {
+    "vn": 1.0,
+    "va": 1.0,
+    "vc": 1.0,
+    "db": 0.8,
+    "fl": 0.7,
+    "ob": 0.7,
+    "sax": 0.7,
+    "bn": 0.5,
+    "tpt": 0.4,
+    "tbn": 0.4,
+    "cl": 0.2,
+    "hn": 0.2,
+    "tba": 0.3,
+}
 """How much vibrato each class uses relative to the strings (classical clarinet and horn
 play almost none)."""
 
@@ -97,7 +110,9 @@ class Performance:
         if style is None:
             return 0.0
         if "intonation" in self.steps:
-            offset += style.detune_cents + style.drift_cents * math.sin(2 * math.pi * t / style.drift_period + style.drift_phase)
+            offset += style.detune_cents + style.drift_cents * math.sin(
+                2 * math.pi * t / style.drift_period + style.drift_phase
+            )
         if "vibrato" in self.steps and note.vibrato_depth > 0:
             since = t - note.start - note.vibrato_delay
             if since > 0:
@@ -109,7 +124,7 @@ class Performance:
         """Loudness of `note` at time `t` relative to its velocity, in dB (≤ 0)."""
         if self.style is None or "dynamics" not in self.steps:
             return 0.0
-        phrase = float(np.interp(t, *zip(*self.style.phrase)))
+        phrase = float(np.interp(t, *np.asarray(self.style.phrase).T))
         length = max(note.end - note.start, 1e-3)
         where = min(max((t - note.start) / length, 0.0), 1.0)
         # A swell that rises to its peak and falls after it; short notes barely move.
@@ -119,10 +134,24 @@ class Performance:
     def record(self) -> dict:
         """What the manifest records: the style and every note's draws."""
         rounded = {k: _round(v) for k, v in vars(self.style).items()} if self.style else None
-        fields = ("start", "end", "pitch", "velocity", "channel", "vibrato_rate", "vibrato_depth", "vibrato_delay",
-                  "swell_peak", "swell_db")  # fmt: skip
-        return {"steps": list(self.steps), "style": rounded, "note_fields": list(fields),
-                "notes": [[_round(getattr(n, f)) for f in fields] for n in self.notes]}  # fmt: skip
+        fields = (
+            "start",
+            "end",
+            "pitch",
+            "velocity",
+            "channel",
+            "vibrato_rate",
+            "vibrato_depth",
+            "vibrato_delay",
+            "swell_peak",
+            "swell_db",
+        )
+        return {
+            "steps": list(self.steps),
+            "style": rounded,
+            "note_fields": list(fields),
+            "notes": [[_round(getattr(n, f)) for f in fields] for n in self.notes],
+        }
 
 
 def _round(value: object) -> object:
@@ -147,7 +176,7 @@ def draw_rubato(rng: random.Random, seconds: float) -> tuple[tuple[float, float]
 def warp(times: np.ndarray, rubato: tuple[tuple[float, float], ...]) -> np.ndarray:
     """Score time -> performed time under the tempo drift (performed = ∫ 1 / tempo)."""
     grid = np.arange(0.0, max(float(times.max(initial=0.0)), 0.0) + 0.02, 0.01)
-    tempo = np.interp(grid, *zip(*rubato))
+    tempo = np.interp(grid, *np.asarray(rubato).T)
     elapsed = np.concatenate([[0.0], np.cumsum(0.01 / tempo[:-1])])
     return np.interp(times, grid, elapsed)
 
@@ -189,8 +218,9 @@ def draw_style(rng: random.Random, instrument: str, seconds: float) -> Style:
     )
 
 
-def perform(notes: tuple[Note, ...], rng: random.Random, instrument: str, steps: tuple[str, ...],
-            seconds: float) -> Performance:  # fmt: skip
+def perform(
+    notes: tuple[Note, ...], rng: random.Random, instrument: str, steps: tuple[str, ...], seconds: float
+) -> Performance:
     """Play `notes` (already moved by the shared rubato) as one player with the given steps.
 
     The style and every note's values are drawn whatever the steps, so switching a step
@@ -205,7 +235,7 @@ def perform(notes: tuple[Note, ...], rng: random.Random, instrument: str, steps:
             jitter = max(-2.5, min(2.5, d.jitter))
             shift = (style.lag_ms + jitter * style.jitter_ms) / 1000
             start, end = max(0.0, start + shift), end + shift
-            following = next((n.start for n in notes[k + 1:] if n.start > note.start), None)
+            following = next((n.start for n in notes[k + 1 :] if n.start > note.start), None)
             if d.staccato < style.staccato_share and end - start < 0.6:
                 end = start + (end - start) * (0.4 + 0.3 * d.staccato_length)
             elif following is not None and -0.01 <= following - note.end <= 0.08 and d.legato < style.legato_share:
@@ -213,14 +243,26 @@ def perform(notes: tuple[Note, ...], rng: random.Random, instrument: str, steps:
         if "dynamics" in steps and d.accent < style.accent_share:
             velocity = min(127, velocity + round(10 + 15 * d.accent_size))
         played.append((start, max(end, start + 0.03), note.pitch, velocity))
-    channels = assign_channels(played) if any(s in steps for s in ("vibrato", "intonation", "dynamics")) else [0] * len(played)
+    channels = (
+        assign_channels(played) if any(s in steps for s in ("vibrato", "intonation", "dynamics")) else [0] * len(played)
+    )
     out = []
     for (start, end, pitch, velocity), channel, d in zip(played, channels, draws):
         with_vibrato = d.vibrato < style.vibrato_share
-        out.append(PlayedNote(start, end, pitch, velocity, channel,
-                              style.vibrato_rate * (0.9 + 0.2 * d.rate) if with_vibrato else 0.0,
-                              min(40.0, style.vibrato_depth * (0.6 + 0.8 * d.depth)) if with_vibrato else 0.0,
-                              0.08 + 0.22 * d.delay, 0.1 + 0.5 * d.swell_peak, style.swell_db * (0.3 + 0.7 * d.swell)))  # fmt: skip
+        out.append(
+            PlayedNote(
+                start,
+                end,
+                pitch,
+                velocity,
+                channel,
+                style.vibrato_rate * (0.9 + 0.2 * d.rate) if with_vibrato else 0.0,
+                min(40.0, style.vibrato_depth * (0.6 + 0.8 * d.depth)) if with_vibrato else 0.0,
+                0.08 + 0.22 * d.delay,
+                0.1 + 0.5 * d.swell_peak,
+                style.swell_db * (0.3 + 0.7 * d.swell),
+            )
+        )
     return Performance(tuple(out), style, tuple(s for s in STEPS if s in steps))
 
 
@@ -252,8 +294,9 @@ class _NoteDraws:
 
 def mechanical(notes: tuple[Note, ...]) -> Performance:
     """The notes as written, every note on channel 0 with no curves (the old renderings)."""
-    return Performance(tuple(PlayedNote(n.start, n.end, n.pitch, n.velocity, 0, 0.0, 0.0, 0.0, 0.5, 0.0) for n in notes),
-                       None, ())  # fmt: skip
+    return Performance(
+        tuple(PlayedNote(n.start, n.end, n.pitch, n.velocity, 0, 0.0, 0.0, 0.0, 0.5, 0.0) for n in notes), None, ()
+    )
 
 
 def assign_channels(notes: list[tuple[float, float, int, int]]) -> list[int]:

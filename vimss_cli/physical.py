@@ -35,10 +35,28 @@ from .scores import Note
 
 PHYSICAL = "physical-models"
 """The sample-set name `--soundfont` takes for these models."""
-FAMILIES = {"vn": "bowed", "va": "bowed", "vc": "bowed", "db": "bowed", "fl": "flute", "cl": "clarinet",
-            "ob": "reed", "bn": "reed", "sax": "reed", "tpt": "brass", "hn": "brass", "tbn": "brass", "tba": "brass"}  # fmt: skip
-PARAMETERS = {"bowed": ("bow_pressure", "bow_position"), "flute": ("jet_ratio", "noise"),
-              "clarinet": ("stiffness", "noise"), "reed": ("stiffness", "aperture"), "brass": ("ratio", "index")}  # fmt: skip
+FAMILIES = {
+    "vn": "bowed",
+    "va": "bowed",
+    "vc": "bowed",
+    "db": "bowed",
+    "fl": "flute",
+    "cl": "clarinet",
+    "ob": "reed",
+    "bn": "reed",
+    "sax": "reed",
+    "tpt": "brass",
+    "hn": "brass",
+    "tbn": "brass",
+    "tba": "brass",
+}
+PARAMETERS = {
+    "bowed": ("bow_pressure", "bow_position"),
+    "flute": ("jet_ratio", "noise"),
+    "clarinet": ("stiffness", "noise"),
+    "reed": ("stiffness", "aperture"),
+    "brass": ("ratio", "index"),
+}
 """Each family's two player parameters, in the order the orchestra reads them (p8, p9)."""
 RELEASE = 0.12
 """Seconds of decay after each note's end."""
@@ -110,16 +128,31 @@ def draw_timbre(rng: random.Random, instrument: str) -> dict:
     """One player's model parameters (p8, p9 of the orchestra)."""
     family = FAMILIES[instrument]
     if family == "bowed":
-        return {"family": family, "bow_pressure": round(rng.uniform(2.5, 4.5), 3),
-                "bow_position": round(rng.uniform(0.1, 0.2), 4)}  # fmt: skip
+        return {
+            "family": family,
+            "bow_pressure": round(rng.uniform(2.5, 4.5), 3),
+            "bow_position": round(rng.uniform(0.1, 0.2), 4),
+        }
     if family == "flute":
-        return {"family": family, "jet_ratio": round(rng.uniform(0.3, 0.34), 4), "noise": round(rng.uniform(0.05, 0.2), 3)}
+        return {
+            "family": family,
+            "jet_ratio": round(rng.uniform(0.3, 0.34), 4),
+            "noise": round(rng.uniform(0.05, 0.2), 3),
+        }
     if family == "clarinet":
-        return {"family": family, "stiffness": round(rng.uniform(-0.45, -0.2), 3), "noise": round(rng.uniform(0.1, 0.25), 3)}
+        return {
+            "family": family,
+            "stiffness": round(rng.uniform(-0.45, -0.2), 3),
+            "noise": round(rng.uniform(0.1, 0.25), 3),
+        }
     if family == "reed":
         # STK's saxophone sounds in a band of stiffness + aperture (about 100-130 of 127 each); outside it, silence.
         stiffness = rng.randint(50, 80)
-        return {"family": family, "stiffness": stiffness, "aperture": rng.randint(max(30, 100 - stiffness), min(64, 130 - stiffness))}
+        return {
+            "family": family,
+            "stiffness": stiffness,
+            "aperture": rng.randint(max(30, 100 - stiffness), min(64, 130 - stiffness)),
+        }
     return {"family": family, "ratio": 1, "index": round(rng.uniform(2.5, 5.0), 2)}
 
 
@@ -130,7 +163,9 @@ RATE = 44100
 def render_part(played: Performance, instrument: str, timbre: dict, sample_rate: int, frames: int) -> np.ndarray:
     """One part through its physical model: (frames,) float32 mono at `sample_rate`."""
     if not available():
-        raise VimssError("Csound is not installed (the physical models need Debian's `csound`; `make demo` installs it)")
+        raise VimssError(
+            "Csound is not installed (the physical models need Debian's `csound`; `make demo` installs it)"
+        )
     wave = _csound(played, timbre, frames / sample_rate, tuning(instrument, timbre_key(timbre)))
     if sample_rate != RATE:
         from scipy.signal import resample_poly
@@ -168,8 +203,12 @@ def _csound(played: Performance, timbre: dict, seconds: float, correction: Calla
             f"<CsoundSynthesizer>\n<CsInstruments>\n{orchestra}\n</CsInstruments>\n<CsScore>\n{score}\n</CsScore>\n"
             "</CsoundSynthesizer>\n"
         )
-        done = subprocess.run(["csound", "-d", "-m0", "-W", "-f", "-o", "part.wav", "part.csd"], cwd=folder,
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            ["csound", "-d", "-m0", "-W", "-f", "-o", "part.wav", "part.csd"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0 or not (folder / "part.wav").is_file():
             raise VimssError(f"Csound failed to render a {family} part: {' '.join(done.stderr.split()[-30:])}")
         wave, _ = sf.read(folder / "part.wav", dtype="float32")
@@ -204,7 +243,7 @@ def measure_cents(wave: np.ndarray, sample_rate: int, notes: list[tuple[float, f
     errors: list[float | None] = []
     size = 1 << 17
     for start, end, pitch in notes:
-        segment = wave[int(start * sample_rate):int(end * sample_rate)]
+        segment = wave[int(start * sample_rate) : int(end * sample_rate)]
         spectrum = np.abs(np.fft.rfft(segment * np.hanning(len(segment)), size))
         want = 440.0 * 2 ** ((pitch - 69) / 12)
         lo, hi = (int(want * 2 ** (d / 12) * size / sample_rate) for d in (-1.5, 1.5))
@@ -212,6 +251,6 @@ def measure_cents(wave: np.ndarray, sample_rate: int, notes: list[tuple[float, f
             errors.append(None)
             continue
         i = lo + int(np.argmax(spectrum[lo:hi]))
-        a, b, c = np.log(spectrum[i - 1:i + 2] + 1e-12)
+        a, b, c = np.log(spectrum[i - 1 : i + 2] + 1e-12)
         errors.append(1200 * math.log2((i + 0.5 * (a - c) / (a - 2 * b + c)) * sample_rate / size / want))
     return errors

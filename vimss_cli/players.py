@@ -107,9 +107,9 @@ def player_boxes(detections: list[list[Box]], min_presence: float = MIN_PRESENCE
     n = len(detections)
     players = []
     for boxes in track(detections):
-        seen = [i for i, b in enumerate(boxes) if b is not None]
+        seen = {i: b for i, b in enumerate(boxes) if b is not None}
         if n and len(seen) >= min_presence * n:
-            players.append([boxes[min(seen, key=lambda s: abs(s - i))] for i in range(n)])
+            players.append([seen[min(seen, key=lambda s: abs(s - i))] for i in range(n)])
     return sorted(players, key=lambda p: statistics.fmean(b.center_x for b in p))
 
 
@@ -155,9 +155,16 @@ class PlayerTrack:
         return [player[max(i, 0)] for player in self.boxes]
 
 
-def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector] | None = None,
-                 boxes: list[Box] | None = None, strips_fallback: bool = False,
-                 on_warning: Callable[[str], None] | None = None, layout: str = "detect") -> PlayerTrack:  # fmt: skip
+def find_players(
+    video: Path,
+    n_players: int,
+    *,
+    detector: Callable[[], Detector] | None = None,
+    boxes: list[Box] | None = None,
+    strips_fallback: bool = False,
+    on_warning: Callable[[str], None] | None = None,
+    layout: str = "detect",
+) -> PlayerTrack:
     """The players of a video: `boxes` as given, equal strips (`layout` "strips", as URMP
     composites its players), or detected on frames spread over the video and tracked (see
     `assign_players`). When detection finds another number of players than instruments,
@@ -171,8 +178,10 @@ def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector
         outside = [b for b in boxes if b.x1 < 0 or b.y1 < 0 or b.x2 > info.width or b.y2 > info.height]
         if outside:
             b = outside[0]
-            raise VimssError(f"--boxes {b.x1:g},{b.y1:g},{b.x2:g},{b.y2:g} reaches outside the {info.width}x{info.height} "
-                             f"frame of {video}")  # fmt: skip
+            raise VimssError(
+                f"--boxes {b.x1:g},{b.y1:g},{b.x2:g},{b.y2:g} reaches outside the {info.width}x{info.height} "
+                f"frame of {video}"
+            )
         return PlayerTrack((0.0,), tuple((b,) for b in boxes))
     if layout == "strips":
         return PlayerTrack((0.0,), tuple((b,) for b in strips(info.width, info.height, n_players)))
@@ -194,15 +203,22 @@ def find_players(video: Path, n_players: int, *, detector: Callable[[], Detector
         players = assign_players(detections, n_players, info.width, info.height)
         return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
     if on_warning is not None:
-        on_warning(f"found {len(found)} player{'s' * (len(found) != 1)} in {Path(video).name} but --instruments names "
-                   f"{n_players}: using {n_players} equal vertical strips, left to right as URMP composites its players "
-                   f"(--boxes places them exactly)")  # fmt: skip
+        on_warning(
+            f"found {len(found)} player{'s' * (len(found) != 1)} in {Path(video).name} but --instruments names "
+            f"{n_players}: using {n_players} equal vertical strips, left to right as URMP composites its players "
+            f"(--boxes places them exactly)"
+        )
     placed = strips(info.width, info.height, n_players)
     return PlayerTrack(tuple(times), tuple((b,) * len(times) for b in placed), tuple(tuple(p) for p in found))
 
 
-def video_players(video: Path, count: int, known: dict[Path, list[Box]], detector: Callable[[], Detector],
-                  on_warning: Callable[[str], None] | None = None) -> PlayerTrack:  # fmt: skip
+def video_players(
+    video: Path,
+    count: int,
+    known: dict[Path, list[Box]],
+    detector: Callable[[], Detector],
+    on_warning: Callable[[str], None] | None = None,
+) -> PlayerTrack:
     """The `count` players of a video: the boxes `vimss synth` recorded for it (`known`,
     see `data.manifest_boxes`), else detected by the detector `detector()` makes (equal
     strips, said to `on_warning`, when it finds another number)."""
@@ -212,8 +228,9 @@ def video_players(video: Path, count: int, known: dict[Path, list[Box]], detecto
     return find_players(video, count, boxes=boxes, detector=detector, strips_fallback=True, on_warning=on_warning)
 
 
-def draw_boxes(frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path,
-               detected: list[Box] | None = None) -> Path:  # fmt: skip
+def draw_boxes(
+    frame: np.ndarray, boxes: list[Box], labels: list[str], path: Path, detected: list[Box] | None = None
+) -> Path:
     """Write `frame` with each box and its label drawn on (`--save-boxes`), atomically;
     `detected` (what detection found when strips stand in) in white, labelled so. Labels
     scale with the frame (a 36-px font at 1080p) on a dark band, so they read at any size."""

@@ -135,7 +135,8 @@ class Separator:
             raise VimssError(f"batch size must be at least 1, got {batch_size}")
         self.device = torch.device(device)
         # channels-last convolutions: 1.45x faster on CPU (oneDNN), same outputs to 1e-7
-        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+        # Module.to takes memory_format at run time; torch's stub for it does not list it
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
         self.segment, self.overlap = segment, overlap
         self.batch_size = batch_size
         self.wiener_iterations = wiener_iterations
@@ -145,7 +146,10 @@ class Separator:
         return [i.abbr for i in instruments] + ([RESIDUAL] if self.residual else [])
 
     def separate(
-        self, waveform: torch.Tensor | np.ndarray, sample_rate: int, instruments: str | list[str] | list[Instrument],
+        self,
+        waveform: torch.Tensor | np.ndarray,
+        sample_rate: int,
+        instruments: str | list[str] | list[Instrument],
         visual: VisualSource | None = None,
     ) -> dict[str, torch.Tensor]:
         """Stems of a (channels, frames) or (frames,) mixture, each shaped like the input."""
@@ -184,7 +188,7 @@ class Separator:
         queue: list[tuple[int, int]] = []  # (start, length) of segments not yet separated
         for block in _then_none(blocks):
             ended = block is None
-            if not ended and block.shape[-1]:
+            if block is not None and block.shape[-1]:
                 pending.append(torch.as_tensor(block, dtype=torch.float32))
                 total += block.shape[-1]
             while next_start + seg <= total:
@@ -206,8 +210,14 @@ class Separator:
                 chunks = buffer.new_zeros(len(batch), buffer.shape[0], seg)  # a last, shorter segment ends in zeros
                 for chunk, (o, n) in zip(chunks, offsets):
                     chunk[:, :n] = buffer[:, o : o + n]
-                features = visual([s / sample_rate for s, _ in batch]) if self.model.config.uses_visual else None
-                for (start, n), stems in zip(batch, self._separate_chunks(chunks, sample_rate, sources, labels, features).cpu()):
+                features = (
+                    visual([s / sample_rate for s, _ in batch])
+                    if visual is not None and self.model.config.uses_visual
+                    else None
+                )
+                for (start, n), stems in zip(
+                    batch, self._separate_chunks(chunks, sample_rate, sources, labels, features).cpu()
+                ):
                     fade.add(start, stems[..., :n])
             queue.clear()
             done = next_start - fade.start
@@ -221,7 +231,11 @@ class Separator:
 
     @torch.inference_mode()
     def _separate_chunks(
-        self, chunks: torch.Tensor, sample_rate: int, sources: list[int], labels: torch.Tensor | None,
+        self,
+        chunks: torch.Tensor,
+        sample_rate: int,
+        sources: list[int],
+        labels: torch.Tensor | None,
         features: torch.Tensor | None,
     ) -> torch.Tensor:
         """(B, channels, n) segments -> (B, stems, channels, n) stems."""
@@ -242,15 +256,20 @@ class Separator:
         # Bins above the model's Nyquist (5.5 kHz) all get its top bin's mask: only the
         # bins below are interpolated, and the top bin's mask is broadcast over the rest.
         band = int((bin_pos <= N_FFT // 2).sum())
-        if grid.model_frames:
-            masks = masks[..., : len(frame_pos)]
-        else:
-            masks = _lerp(masks, frame_pos, -1)  # (B, S, 512, frames); time first: 4x fewer rows
+        # (B, S, 512, frames); time first: 4x fewer rows
+        masks = masks[..., : len(frame_pos)] if grid.model_frames else _lerp(masks, frame_pos, -1)
         low, top = _lerp(masks, bin_pos[:band], -2), masks[..., -1:, :]
         # frames-major in memory, as torch.stft returns it: the ISTFT's inverse FFTs then
         # read contiguous rows (35% faster than from a bins-major copy)
-        est = torch.empty(len(chunks), len(sources), *spec.shape[1:-2], spec.shape[-1], spec.shape[-2],
-                          dtype=spec.dtype, device=spec.device).transpose(-1, -2)  # fmt: skip
+        est = torch.empty(
+            len(chunks),
+            len(sources),
+            *spec.shape[1:-2],
+            spec.shape[-1],
+            spec.shape[-2],
+            dtype=spec.dtype,
+            device=spec.device,
+        ).transpose(-1, -2)
         if self.wiener_iterations == 0:
             torch.mul(low[:, :, None], spec[:, None, :, :band], out=est[..., :band, :])
         else:
@@ -267,9 +286,14 @@ class Separator:
         torch.mul(top[:, :, None], spec[:, None, :, band:], out=est[..., band:, :])
         return istft(est, length, grid.n_fft, grid.hop)
 
-    def _separate_waveform(self, blocks: Iterable[torch.Tensor | np.ndarray], sample_rate: int, sources: list[int],
-                           labels: torch.Tensor | None, on_progress: Callable[[int], None] | None,
-                           ) -> Iterator[torch.Tensor]:  # fmt: skip
+    def _separate_waveform(
+        self,
+        blocks: Iterable[torch.Tensor | np.ndarray],
+        sample_rate: int,
+        sources: list[int],
+        labels: torch.Tensor | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> Iterator[torch.Tensor]:
         """Time-domain models: each channel on its own at the model's rate (no masks, so
         no Wiener filter), streamed through resampling, windows and resampling back, so
         neither the input nor the stems are ever held whole."""
@@ -342,6 +366,7 @@ class _CrossFade:
         self.weight[lo:hi] += weight
 
     def pop(self, upto: int) -> torch.Tensor:
+        assert self.sum is not None, "pop follows add"
         n = upto - self.start
         out = self.sum[..., :n] / self.weight[:n]
         self.sum, self.weight = self.sum[..., n:], self.weight[n:]
@@ -361,7 +386,7 @@ def _write_stems(writers: list[AtomicAudioWriter], stems: np.ndarray) -> None:
 
 
 def _instruments(instruments: str | list[str] | list[Instrument]) -> list[Instrument]:
-    """"vn,vc", ["vn", "vc"] or Instruments: the API takes what the CLI takes."""
+    """ "vn,vc", ["vn", "vc"] or Instruments: the API takes what the CLI takes."""
     if isinstance(instruments, str):
         return parse_instruments(instruments)
     return parse_instruments(",".join(i if isinstance(i, str) else i.abbr for i in instruments))
@@ -421,10 +446,16 @@ def separate_file(
     if peak > 1.0 and (bit_depth != "32f" or fmt == "mp3"):
         if clip_mode == "rescale":
             gain = 1.0 / peak
-            warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: its stems are scaled by {20 * math.log10(gain):.1f} dB "
-                 f"to fit {bit_depth}-bit output (--clip-mode clamp clips instead, --bit-depth 32f keeps the level)")  # fmt: skip
+            warn(
+                f"{Path(path).name} peaks at {peak:.2f}x full scale: its stems are scaled by "
+                f"{20 * math.log10(gain):.1f} dB to fit {bit_depth}-bit output "
+                "(--clip-mode clamp clips instead, --bit-depth 32f keeps the level)"
+            )
         else:
-            warn(f"{Path(path).name} peaks at {peak:.2f}x full scale: stems beyond full scale are clipped (--clip-mode clamp)")
+            warn(
+                f"{Path(path).name} peaks at {peak:.2f}x full scale: "
+                "stems beyond full scale are clipped (--clip-mode clamp)"
+            )
     with open_audio(path) as reader:
         info = reader.info
         if info.frames and separator.segment * info.sample_rate > info.frames:
@@ -454,7 +485,7 @@ def separate_file(
                     written.result()  # one block in flight at most
                     written = pool.submit(_write_stems, writers, pick(out).numpy())
                 written.result()
-            stems = {name: w.commit() for name, w in zip(names, writers)}
+            paths = {name: w.commit() for name, w in zip(names, writers)}
         except (OSError, RuntimeError) as err:  # soundfile's LibsndfileError is a RuntimeError
             for writer in writers:
                 writer.discard()
@@ -470,8 +501,8 @@ def separate_file(
         share = 100 * clipped / max(1, sum(w.samples for w in writers))
         warn(f"{clipped} stem samples ({share:.2g}%) were beyond full scale and clipped")
     if own_folder and filename == "{stem}.{ext}":
-        _remove_other_stems(out_dir, set(stems.values()))
-    return stems
+        _remove_other_stems(out_dir, set(paths.values()))
+    return paths
 
 
 @dataclass(frozen=True)
@@ -492,7 +523,9 @@ class _StemPicker:
 def _stem_picker(computed: list[str], stems: list[str] | None, two_stems: str | None) -> _StemPicker:
     if two_stems is not None:
         if two_stems not in computed:
-            raise VimssError(f"--two-stems {two_stems}: not among the instruments that play ({', '.join(computed[:-1])})")
+            raise VimssError(
+                f"--two-stems {two_stems}: not among the instruments that play ({', '.join(computed[:-1])})"
+            )
         return _StemPicker([two_stems, f"no_{two_stems}"], [], computed.index(two_stems))
     if stems is None:
         return _StemPicker(computed, list(range(len(computed))), None)

@@ -57,8 +57,13 @@ def _overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=16)
-def _window_envelope(n_fft: int, hop: int, n_frames: int, device: torch.device, dtype: torch.dtype,
-                     ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def _window_envelope(
+    n_fft: int,
+    hop: int,
+    n_frames: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The Hann window and the overlap-added squared window the ISTFT divides by; made as
     ordinary tensors even when first asked for under inference mode (validation), so a
     training step that back-propagates through the ISTFT (the SI-SDR loss) can use them."""

@@ -216,10 +216,14 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
         shift = fits[inst.abbr][0]
         velocity_scale = rng.uniform(0.6, 1.15)
         notes = tuple(
-            Note(n.start, n.end, fold_into_range(n.pitch + shift, inst),
-                 int(np.clip(round(n.velocity * velocity_scale + rng.gauss(0, 6)), 20, 127)))
+            Note(
+                n.start,
+                n.end,
+                fold_into_range(n.pitch + shift, inst),
+                int(np.clip(round(n.velocity * velocity_scale + rng.gauss(0, 6)), 20, 127)),
+            )
             for n in part.notes
-        )  # fmt: skip
+        )
         gain_db = rng.uniform(-9.0, 0.0) if settings.layout == "urmp" else 0.0
         voices[k] = Voice(part.name, inst.abbr, rng.choice(inst.gm_programs), shift, velocity_scale, gain_db, notes)
     return [voices[k] for k in range(len(window))]
@@ -230,8 +234,16 @@ def _write_float() -> Callable[..., int]:
     import fluidsynth
 
     fn = fluidsynth._fl.fluid_synth_write_float
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                   ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # fmt: skip
+    fn.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
     fn.restype = ctypes.c_int
     return fn
 
@@ -245,8 +257,14 @@ def expression_value(gain_db: float) -> int:
     return max(1, min(127, round(127 * 10 ** (gain_db / 40))))
 
 
-def render_part(performance: Performance, program: int, soundfont: str, sample_rate: int,
-                reverb: tuple[float, float, float, float] | None, frames: int) -> np.ndarray:  # fmt: skip
+def render_part(
+    performance: Performance,
+    program: int,
+    soundfont: str,
+    sample_rate: int,
+    reverb: tuple[float, float, float, float] | None,
+    frames: int,
+) -> np.ndarray:
     """One part alone on a fresh synthesizer: (frames,) float32 mono.
 
     Each note sounds on its own channel (`Performance` spreads them), whose pitch bend and
@@ -257,9 +275,11 @@ def render_part(performance: Performance, program: int, soundfont: str, sample_r
     except ImportError as err:  # pyfluidsynth raises ImportError when libfluidsynth is missing
         raise VimssError(f"FluidSynth is not available ({err}); run `make demo` or install libfluidsynth3") from None
     write = _write_float()
-    synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate),
-                             **{"synth.dynamic-sample-loading": 1, "synth.chorus.active": 0,
-                                "synth.reverb.active": int(reverb is not None)})  # fmt: skip
+    synth = fluidsynth.Synth(
+        gain=0.5,
+        samplerate=float(sample_rate),
+        **{"synth.dynamic-sample-loading": 1, "synth.chorus.active": 0, "synth.reverb.active": int(reverb is not None)},
+    )
     try:
         sfid = synth.sfload(str(soundfont))
         if sfid < 0:
@@ -311,7 +331,11 @@ def render_part(performance: Performance, program: int, soundfont: str, sample_r
                     if performance.controlled:
                         control(note.channel, k, t)
                     synth.noteon(note.channel, note.pitch, note.velocity)
-                elif not performance.controlled or owner[note.channel] == k or notes[owner[note.channel]].pitch != note.pitch:
+                elif (
+                    not performance.controlled
+                    or owner[note.channel] == k
+                    or notes[owner[note.channel]].pitch != note.pitch
+                ):
                     synth.noteoff(note.channel, note.pitch)
         return 0.5 * (left + right)
     finally:
@@ -342,26 +366,34 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
     reverb = (rng.uniform(0.1, 0.7), rng.uniform(0.0, 0.6), 0.5, rng.uniform(0.05, 0.6))
     steps = settings.realism
     performances = _perform(index, voices, settings)
-    voices = [replace(v, notes=tuple(Note(n.start, n.end, n.pitch, n.velocity) for n in p.notes))
-              for v, p in zip(voices, performances)]  # fmt: skip
+    voices = [
+        replace(v, notes=tuple(Note(n.start, n.end, n.pitch, n.velocity) for n in p.notes))
+        for v, p in zip(voices, performances)
+    ]
     recordings = _recordings(index, len(voices), soundfont, settings)
     length = max(n.end for v in voices for n in v.notes) + TAIL_SECONDS
     frames = math.ceil(length * settings.sample_rate)
     timbres = _timbres(index, voices, recordings, settings.seed)
     stems = []
     for voice, played, (sample_set, chain), timbre in zip(voices, performances, recordings, timbres):
-        stem = render_stem(played, voice, sample_set, timbre, settings.sample_rate, None if "room" in steps else reverb,
-                           frames)  # fmt: skip
+        stem = render_stem(
+            played, voice, sample_set, timbre, settings.sample_rate, None if "room" in steps else reverb, frames
+        )
         if "calibration" in steps:
-            stem *= 10 ** (calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate) / 20)
+            stem *= 10 ** (
+                calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate) / 20
+            )
         if chain is not None:
             stem = augment.record(stem, chain, settings.sample_rate, steps)
         if not np.isfinite(stem).all():
             where = f"{voice.instrument} on {Path(sample_set).name}"
             return RenderedItem(index, {**record, "skipped": f"rendering gave non-finite samples ({where})"}, {})
         stems.append(stem)
-    record.update(soundfont=Path(soundfont).name, reverb=None if "room" in steps else [round(x, 3) for x in reverb],
-                  seconds=frames / settings.sample_rate)  # fmt: skip
+    record.update(
+        soundfont=Path(soundfont).name,
+        reverb=None if "room" in steps else [round(x, 3) for x in reverb],
+        seconds=frames / settings.sample_rate,
+    )
     files: dict[str, np.ndarray | bytes] = {}
     if settings.layout == "urmp":
         stems = [s * 10 ** (v.gain_db / 20) for s, v in zip(stems, voices)]
@@ -369,7 +401,7 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
         stems = [_pcm16(s * scale) for s in stems]
         piece = f"{index + 1:02d}_{title_of(score)}"
         folder = f"{piece}_{'_'.join(v.instrument for v in voices)}"
-        files[f"{folder}/AuMix_{folder}.wav"] = _pcm16(np.sum(stems, axis=0, dtype=np.int32) / 32767.0)
+        files[f"{folder}/AuMix_{folder}.wav"] = _pcm16(np.stack(stems).sum(axis=0, dtype=np.int32) / 32767.0)
         for n, (voice, stem) in enumerate(zip(voices, stems), 1):
             files[f"{folder}/AuSep_{n}_{voice.instrument}_{piece}.wav"] = stem
         files[f"{folder}/Sco_{folder}.mid"] = _score_midi(voices)
@@ -388,8 +420,7 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
         if timbre is not None:
             part["timbre"] = timbre
         if steps:
-            part |= {"sample_set": Path(sample_set).name, "performance": played.record(),
-                     "recording": chain}  # fmt: skip
+            part |= {"sample_set": Path(sample_set).name, "performance": played.record(), "recording": chain}
             if "calibration" in steps:
                 gain = calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate)
                 part["calibration_db"] = round(gain, 2)
@@ -407,8 +438,12 @@ def _perform(index: int, voices: list[Voice], settings: SynthSettings) -> list[P
         return [mechanical(v.notes) for v in voices]
     rng = random.Random(f"{settings.seed}:{index}:performance")
     rubato = performance.draw_rubato(rng, settings.seconds)
-    return [perform(rubato_notes(v.notes, rubato) if "timing" in steps else v.notes, rng, v.instrument, steps,
-                    settings.seconds) for v in voices]  # fmt: skip
+    return [
+        perform(
+            rubato_notes(v.notes, rubato) if "timing" in steps else v.notes, rng, v.instrument, steps, settings.seconds
+        )
+        for v in voices
+    ]
 
 
 def _recordings(index: int, players: int, soundfont: str, settings: SynthSettings) -> list[tuple[str, dict | None]]:
@@ -416,21 +451,32 @@ def _recordings(index: int, players: int, soundfont: str, settings: SynthSetting
     if not any(s in augment.STEPS for s in settings.realism):
         return [(soundfont, None)] * players
     rng = random.Random(f"{settings.seed}:{index}:recording")
-    chosen = []
+    chosen: list[tuple[str, dict | None]] = []
     for _ in range(players):
         own = rng.choice(settings.soundfonts)
-        chosen.append((own if "mixed-sets" in settings.realism else soundfont, augment.draw_recording(rng, settings.sample_rate)))
+        chosen.append(
+            (own if "mixed-sets" in settings.realism else soundfont, augment.draw_recording(rng, settings.sample_rate))
+        )
     return chosen
 
 
-def _timbres(index: int, voices: list[Voice], recordings: list[tuple[str, dict | None]], seed: int) -> list[dict | None]:
+def _timbres(
+    index: int, voices: list[Voice], recordings: list[tuple[str, dict | None]], seed: int
+) -> list[dict | None]:
     """Each physical-model player's own model parameters (None for sample-set players)."""
     rng = random.Random(f"{seed}:{index}:timbre")
     return [physical.draw_timbre(rng, v.instrument) if s == PHYSICAL else None for v, (s, _) in zip(voices, recordings)]
 
 
-def render_stem(played: Performance, voice: Voice, sample_set: str, timbre: dict | None, sample_rate: int,
-                reverb: tuple[float, float, float, float] | None, frames: int) -> np.ndarray:  # fmt: skip
+def render_stem(
+    played: Performance,
+    voice: Voice,
+    sample_set: str,
+    timbre: dict | None,
+    sample_rate: int,
+    reverb: tuple[float, float, float, float] | None,
+    frames: int,
+) -> np.ndarray:
     """One part through its sample set (FluidSynth) or its physical model (Csound, dry)."""
     if sample_set == PHYSICAL:
         assert timbre is not None
@@ -451,14 +497,16 @@ def _calibration(inst: str, program: int, sample_set: str, timbre: tuple, sample
     pitches = (low + 4, (low + high) // 2, high - 4)
     notes = tuple(Note(1.5 * k, 1.5 * k + 1.0, p, 100) for k, p in enumerate(pitches))
     voice = Voice("calibration", inst, program, 0, 1.0, 0.0, notes)
-    wave = render_stem(mechanical(notes), voice, sample_set, dict(timbre) or None, sample_rate, None,
-                       math.ceil(4.5 * sample_rate))  # fmt: skip
+    wave = render_stem(
+        mechanical(notes), voice, sample_set, dict(timbre) or None, sample_rate, None, math.ceil(4.5 * sample_rate)
+    )
     rms = float(np.sqrt(np.mean(wave.astype(np.float64) ** 2)))
     return CALIBRATION_RMS_DB - 20 * math.log10(max(rms, 1e-7))
 
 
-def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dict[str, np.ndarray | bytes],
-            record: dict) -> dict[str, bytes]:  # fmt: skip
+def _videos(
+    index: int, settings: SynthSettings, voices: list[Voice], files: dict[str, np.ndarray | bytes], record: dict
+) -> dict[str, bytes]:
     """The item's videos, with their audio track, and each player's box in the record.
 
     A generator of its own draws the look of the videos, so the audio is the same with
@@ -473,6 +521,7 @@ def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dic
         folder = record["folder"]
         video = f"{folder}/Vid_{folder}.mp4"
         mix = files[f"{folder}/AuMix_{folder}.wav"]
+        assert isinstance(mix, np.ndarray), "the mix is written as audio samples"
         videos[video] = encode_video(render_frames(figures, seconds, rng), mix, settings.sample_rate)
         boxes[video] = [_rounded(f.box()) for f in figures]
     else:
@@ -482,7 +531,9 @@ def _videos(index: int, settings: SynthSettings, voices: list[Voice], files: dic
                 continue
             (figure,) = place_figures([voice.instrument], [onsets[n - 1]], rng)
             video = audio.removesuffix(".flac") + ".mp4"
-            videos[video] = encode_video(render_frames([figure], seconds, rng), files[audio], settings.sample_rate)
+            samples = files[audio]
+            assert isinstance(samples, np.ndarray), "recordings are written as audio samples"
+            videos[video] = encode_video(render_frames([figure], seconds, rng), samples, settings.sample_rate)
             boxes[video] = [_rounded(figure.box())]
     record["boxes"] = boxes
     record["video"] = {"width": FRAME_SIZE[0], "height": FRAME_SIZE[1], "fps": FPS}
@@ -558,10 +609,18 @@ class SynthSummary:
     manifest: Path
 
 
-def synthesize(out: Path, scores: list[Path], settings: SynthSettings, *, pieces: int | None = None,
-               hours: float | None = None, workers: int = 1, parse_limit: float = PARSE_SECONDS,
-               on_progress: Callable[[float], None] | None = None,
-               on_skip: Callable[[str], None] | None = None) -> SynthSummary:  # fmt: skip
+def synthesize(
+    out: Path,
+    scores: list[Path],
+    settings: SynthSettings,
+    *,
+    pieces: int | None = None,
+    hours: float | None = None,
+    workers: int = 1,
+    parse_limit: float = PARSE_SECONDS,
+    on_progress: Callable[[float], None] | None = None,
+    on_skip: Callable[[str], None] | None = None,
+) -> SynthSummary:
     """Render items until `pieces` items or `hours` of audio exist in `out`.
 
     Hours count the mixes (urmp) or the recordings (solos). `on_progress` gets the
@@ -638,8 +697,11 @@ def _prepare(out: Path, settings: SynthSettings) -> None:
     except OSError as err:
         raise VimssError(f"cannot create output folder {out}: {err.strerror}") from None
     saved = out / STATE_DIR / "settings.json"
-    current = {**asdict(settings), "soundfonts": [Path(s).name for s in settings.soundfonts],
-               "realism": list(settings.realism)}
+    current = {
+        **asdict(settings),
+        "soundfonts": [Path(s).name for s in settings.soundfonts],
+        "realism": list(settings.realism),
+    }
     if saved.is_file():
         previous = {"video": False, "realism": [], **json.loads(saved.read_text())}  # folders made before both
         if previous != current:
@@ -651,8 +713,9 @@ def _prepare(out: Path, settings: SynthSettings) -> None:
         raise VimssError(f"output folder is not writable: {out}")
 
 
-def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int,
-           parse_limit: float) -> Iterator[RenderedItem]:  # fmt: skip
+def _items(
+    out: Path, order: list[Path], settings: SynthSettings, workers: int, parse_limit: float
+) -> Iterator[RenderedItem]:
     """Items in index order: complete ones from their records, the rest rendered
     (in `workers` processes, a few ahead of the one being committed)."""
 
@@ -682,8 +745,9 @@ def _items(out: Path, order: list[Path], settings: SynthSettings, workers: int,
             while True:
                 while len(pending) < 2 * workers:
                     found = existing(next_index)
-                    pending[next_index] = found or pool.submit(render_item, next_index, score(next_index), settings,
-                                                               parse_limit)  # fmt: skip
+                    pending[next_index] = found or pool.submit(
+                        render_item, next_index, score(next_index), settings, parse_limit
+                    )
                     next_index += 1
                 job = pending.pop(index)
                 yield job if isinstance(job, RenderedItem) else job.result()

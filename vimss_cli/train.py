@@ -41,6 +41,7 @@ from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
 from .spectral import istft, stft
+from .unet import ConditionedUNet
 from .urmp import Piece, urmp_pieces
 from .waveunet import centre_crop
 
@@ -85,7 +86,9 @@ class TrainConfig:
         if isinstance(self.model, dict):
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         if not 2 <= self.min_sources <= self.max_sources <= len(INSTRUMENTS):
-            raise VimssError(f"train config: need 2 <= min_sources <= max_sources <= 13, got {self.min_sources}..{self.max_sources}")
+            raise VimssError(
+                f"train config: need 2 <= min_sources <= max_sources <= 13, got {self.min_sources}..{self.max_sources}"
+            )
         for name in ("steps", "batch_size", "validate_every", "validation_size"):
             if getattr(self, name) < 1:
                 raise VimssError(f"train config: {name} must be at least 1")
@@ -95,7 +98,10 @@ class TrainConfig:
             raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}, "model": self.model.to_dict()}
+        return {
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"},
+            "model": self.model.to_dict(),
+        }
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
@@ -147,16 +153,29 @@ def example_window(model: ModelConfig) -> dict[str, int]:
     return {"samples": SEGMENT_SAMPLES, "rate": SAMPLE_RATE}
 
 
-def training_data(found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int,
-                  visual: VisualLookup | None = None) -> torch.utils.data.Dataset:  # fmt: skip
+TrainingSet = MixAndSeparate | PieceSegments | Blend
+
+
+def training_data(
+    found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int, visual: VisualLookup | None = None
+) -> TrainingSet:
     """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces."""
     solos, pieces = found.solos, found.pieces
     window = example_window(config.model)
-    parts: list[torch.utils.data.Dataset] = []
+    parts: list[MixAndSeparate | PieceSegments] = []
     weights = []
     if solos:
-        parts.append(MixAndSeparate(solos, size, min_sources=min(config.min_sources, max_sources),
-                                    max_sources=max_sources, seed=seed, visual=visual, **window))  # fmt: skip
+        parts.append(
+            MixAndSeparate(
+                solos,
+                size,
+                min_sources=min(config.min_sources, max_sources),
+                max_sources=max_sources,
+                seed=seed,
+                visual=visual,
+                **window,
+            )
+        )
         weights.append(1.0 - config.aligned_share if pieces else 1.0)
     if pieces:
         parts.append(PieceSegments(pieces, size, seed=seed, visual=visual, **window))
@@ -181,16 +200,22 @@ def videos_of(found: Recordings) -> dict[Path, int]:
     return videos
 
 
-def _visual_lookup(model: SeparationModel, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int,
-                   world: int) -> VisualLookup:  # fmt: skip
+def _visual_lookup(
+    model: SeparationModel, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int, world: int
+) -> VisualLookup:
     """Cache the player features of every training and validation video once (rank 0
     first; the others then find them cached) and look them up per example."""
     from .data import manifest_boxes
     from .detector import load_detector
     from .feature_cache import cache_videos
 
+    assert model.visual is not None, "only visual models cache video features"
+
     def cached() -> dict[Path, Path]:
-        return cache_videos(model.visual, videos, cache, known=manifest_boxes(dirs), detector=functools.cache(load_detector))
+        assert model.visual is not None
+        return cache_videos(
+            model.visual, videos, cache, known=manifest_boxes(dirs), detector=functools.cache(load_detector)
+        )
 
     files = cached() if rank == 0 else {}
     if world > 1:
@@ -258,8 +283,9 @@ def waveform_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tenso
     return (estimates - sources).pow(2).sum(1).mean()
 
 
-def _batch_loss(net: torch.nn.Module, batch: Example, config: ModelConfig, *, estimates: bool = False,
-                loss_kind: str = "mask") -> tuple[torch.Tensor, torch.Tensor | None, Example]:  # fmt: skip
+def _batch_loss(
+    net: torch.nn.Module, batch: Example, config: ModelConfig, *, estimates: bool = False, loss_kind: str = "mask"
+) -> tuple[torch.Tensor, torch.Tensor | None, Example]:
     """The loss of a batch, the source estimates if asked, and the batch they are
     scored against: a Wave-U-Net's output is the centre of its input window."""
     labels = batch.labels if config.uses_labels else None
@@ -272,7 +298,9 @@ def _batch_loss(net: torch.nn.Module, batch: Example, config: ModelConfig, *, es
     masks = net(spec.abs(), labels, batch.visual if config.uses_visual else None)
     if loss_kind == "mask" and not estimates:
         return mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary"), None, batch
-    applied = getattr(net, "module", net).applied(masks)  # what inference applies (net may be DDP-wrapped)
+    unet = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
+    assert isinstance(unet, ConditionedUNet), "only Wave-U-Nets output waveforms"
+    applied = unet.applied(masks)  # what inference applies
     separated = istft(applied * spec.unsqueeze(1), batch.mix.shape[-1])
     if loss_kind == "si-sdr":
         present = (batch.labels > 0) & ~is_silent(batch.sources)
@@ -288,8 +316,10 @@ def _imagenet_trunk() -> dict[str, torch.Tensor]:
     try:
         return imagenet_trunk_weights()
     except Exception as err:  # no network, or torchvision's download failed
-        raise VimssError(f"backbone_weights 'imagenet' needs torchvision's download ({first_line(err)}); "
-                         "offline, set backbone_weights to random") from None
+        raise VimssError(
+            f"backbone_weights 'imagenet' needs torchvision's download ({first_line(err)}); "
+            "offline, set backbone_weights to random"
+        ) from None
 
 
 SIDE_INFORMATION_FIELDS = frozenset({"conditioning", "context", "visual_pooling", "visual_frames", "backbone_weights"})
@@ -303,21 +333,35 @@ def _warm_start(model: SeparationModel, start: SeparationModel, name: str) -> bo
     whether the visual trunk came from `start`."""
     differing = {f.name for f in fields(ModelConfig) if getattr(start.config, f.name) != getattr(model.config, f.name)}
     if differing - SIDE_INFORMATION_FIELDS:
-        raise VimssError(f"--init {name}: its model config differs from the training config's model "
-                         f"in {', '.join(sorted(differing - SIDE_INFORMATION_FIELDS))}")  # fmt: skip
+        raise VimssError(
+            f"--init {name}: its model config differs from the training config's model "
+            f"in {', '.join(sorted(differing - SIDE_INFORMATION_FIELDS))}"
+        )
     own = model.state_dict()
     shared = {k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(shared, strict=False)
-    return model.visual is not None and start.visual is not None and start.config.backbone_weights == model.config.backbone_weights
+    return (
+        model.visual is not None
+        and start.visual is not None
+        and start.config.backbone_weights == model.config.backbone_weights
+    )
 
 
 def _examples_seed(config: TrainConfig, validation: bool) -> int:
     return config.seed * 2 + (1 if validation else 0)
 
 
-def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: list[Path] | None = None,
-          resume: bool = False, device: str = "auto", workers: int = 2,
-          on_step: Callable[[int, int, float], None] | None = None) -> Validation:  # fmt: skip
+def train(
+    data: list[Path],
+    run_dir: Path,
+    config: TrainConfig,
+    *,
+    val_data: list[Path] | None = None,
+    resume: bool = False,
+    device: str = "auto",
+    workers: int = 2,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> Validation:
     """Train until `config.steps`; returns the last validation. See the module docstring."""
     with _process_group() as (rank, world, local_rank):
         dev = resolve_device(device, local_rank)
@@ -342,6 +386,7 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
         if config.init and not resume:
             trunk_given = _warm_start(model, load_model(config.init).model, config.init)
         if config.model.uses_visual:
+            assert model.visual is not None, "build_model gives a visual model its trunk"
             if not trunk_given and config.model.backbone_weights == "imagenet":
                 model.visual.trunk.load_state_dict(_imagenet_trunk())
             model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
@@ -355,25 +400,45 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
             (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
             _truncate_log(run_dir / "log.csv", 0)
         # With the backbone's final weights (a resumed run's), every video's features are cached once.
-        visual = _visual_lookup(model, videos, [*data, *(val_data or [])], run_dir / "features", rank, world) if videos else None
-        val_set = training_data(val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources,
-                                visual)  # fmt: skip
+        visual = (
+            _visual_lookup(model, videos, [*data, *(val_data or [])], run_dir / "features", rank, world)
+            if videos
+            else None
+        )
+        val_set = training_data(
+            val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources, visual
+        )
         net: torch.nn.Module = model
         if world > 1:
-            net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+            net = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[dev.index] if dev.type == "cuda" else None
+            )
         last = Validation(math.nan, math.nan, math.nan)
         started = time.monotonic() - state.seconds
         saved = state.step
         try:
             while state.step < config.steps:
                 stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
-                dataset = training_data(found, config, stop * world * config.batch_size, _examples_seed(config, False),
-                                        state.max_sources, visual)  # fmt: skip
+                dataset = training_data(
+                    found,
+                    config,
+                    stop * world * config.batch_size,
+                    _examples_seed(config, False),
+                    state.max_sources,
+                    visual,
+                )
                 # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
-                indices = [(s * world + rank) * config.batch_size + b for s in range(state.step, stop)
-                           for b in range(config.batch_size)]  # fmt: skip
-                loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, indices),
-                                                     batch_size=config.batch_size, num_workers=workers, shuffle=False)  # fmt: skip
+                indices = [
+                    (s * world + rank) * config.batch_size + b
+                    for s in range(state.step, stop)
+                    for b in range(config.batch_size)
+                ]
+                loader = torch.utils.data.DataLoader(
+                    torch.utils.data.Subset(dataset, indices),
+                    batch_size=config.batch_size,
+                    num_workers=workers,
+                    shuffle=False,
+                )
                 net.train()
                 losses = []
                 for batch in loader:
@@ -395,8 +460,14 @@ def train(data: list[Path], run_dir: Path, config: TrainConfig, *, val_data: lis
                 state.seconds = time.monotonic() - started
                 if rank == 0:
                     _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
-                    _append_log(run_dir / "log.csv", state, config.batch_size * world, sum(losses) / max(1, len(losses)),
-                                last, optimizer.param_groups[0]["lr"])  # fmt: skip
+                    _append_log(
+                        run_dir / "log.csv",
+                        state,
+                        config.batch_size * world,
+                        sum(losses) / max(1, len(losses)),
+                        last,
+                        optimizer.param_groups[0]["lr"],
+                    )
                 saved = state.step
         except (KeyboardInterrupt, Terminated) as interrupt:
             # Every finished step since the last checkpoint is kept: latest/ is saved where the
@@ -422,20 +493,31 @@ def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.T
 
 
 @torch.inference_mode()
-def validate(model: SeparationModel, dataset: torch.utils.data.Dataset, config: TrainConfig, dev: torch.device,
-             rank: int = 0, world: int = 1, workers: int = 0) -> Validation:  # fmt: skip
+def validate(
+    model: SeparationModel,
+    dataset: TrainingSet,
+    config: TrainConfig,
+    dev: torch.device,
+    rank: int = 0,
+    world: int = 1,
+    workers: int = 0,
+) -> Validation:
     """Loss and SI-SDR (and its improvement over the mix) of present, non-silent sources on the fixed set."""
     model.eval()
     subset = torch.utils.data.Subset(dataset, range(rank, len(dataset), world))
     loader = torch.utils.data.DataLoader(subset, batch_size=config.batch_size, num_workers=workers)
-    totals = torch.zeros(4, dtype=torch.float64)  # loss sum, examples, SI-SDR sum, SI-SDRi sum (per source: count below)
+    totals = torch.zeros(
+        4, dtype=torch.float64
+    )  # loss sum, examples, SI-SDR sum, SI-SDRi sum (per source: count below)
     count = torch.zeros(1, dtype=torch.float64)
     for batch in loader:
-        loss, estimates, scored = _batch_loss(model, Example(*(t.to(dev) for t in batch)), config.model, estimates=True,
-                                              loss_kind=config.loss)  # fmt: skip
+        loss, estimates, scored = _batch_loss(
+            model, Example(*(t.to(dev) for t in batch)), config.model, estimates=True, loss_kind=config.loss
+        )
         mix, sources, labels = scored.mix, scored.sources, scored.labels
         totals[0] += loss.item() * mix.shape[0]
         totals[1] += mix.shape[0]
+        assert estimates is not None, "asked for with estimates=True"
         present = (labels > 0) & ~is_silent(sources)
         scores = si_sdr(sources, estimates)[present]
         baseline = si_sdr(sources, mix.unsqueeze(1).expand_as(sources))[present]
@@ -468,10 +550,20 @@ def _card(config: TrainConfig, state: TrainState, result: Validation, which: str
     return model_card(which, config.model, details)
 
 
-def _save(model: SeparationModel, optimizer: torch.optim.Optimizer, scheduler: Any, state: TrainState,
-          config: TrainConfig, run_dir: Path, result: Validation, improved: bool) -> None:  # fmt: skip
+def _save(
+    model: SeparationModel,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: TrainState,
+    config: TrainConfig,
+    run_dir: Path,
+    result: Validation,
+    improved: bool,
+) -> None:
     opt_state = optimizer.state_dict()
-    tensors = {f"optimizer.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items() for k, v in s.items()}
+    tensors = {
+        f"optimizer.{i}.{k}": v.detach().cpu().contiguous() for i, s in opt_state["state"].items() for k, v in s.items()
+    }
     tensors["rng.cpu"] = torch.get_rng_state()
     if torch.cuda.is_available():
         tensors["rng.cuda"] = torch.cuda.get_rng_state()
@@ -487,12 +579,15 @@ def _save(model: SeparationModel, optimizer: torch.optim.Optimizer, scheduler: A
         save_pretrained(model, run_dir / "best", card=_card(config, state, result, "best"))
 
 
-def _load_state(folder: Path, config: TrainConfig, model: SeparationModel, optimizer: torch.optim.Optimizer,
-                scheduler: Any) -> TrainState:  # fmt: skip
+def _load_state(
+    folder: Path, config: TrainConfig, model: SeparationModel, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> TrainState:
     """Restore model, optimizer, scheduler, RNG and counters from `latest/` (safetensors + JSON only)."""
     meta = json.loads((folder / STATE_JSON).read_text())
     # Both through TrainConfig: a run saved before a field existed has its default.
-    saved, current = (json.loads(json.dumps(TrainConfig(**c).to_dict())) for c in (meta["train_config"], config.to_dict()))
+    saved, current = (
+        json.loads(json.dumps(TrainConfig(**c).to_dict())) for c in (meta["train_config"], config.to_dict())
+    )
     changed = sorted(k for k in saved if saved.get(k) != current.get(k))
     if set(changed) - {"steps"}:
         raise VimssError(f"--resume with a different config ({', '.join(changed)}); only steps may change")
@@ -528,11 +623,19 @@ def _truncate_log(path: Path, step: int) -> None:
 
 def _append_log(path: Path, state: TrainState, batch: int, train_loss: float, result: Validation, lr: float) -> None:
     with path.open("a", newline="") as f:
-        csv.DictWriter(f, LOG_FIELDS).writerow({
-            "step": state.step, "examples": state.step * batch, "train_loss": f"{train_loss:.6f}",
-            "val_loss": f"{result.loss:.6f}", "val_si_sdr": f"{result.si_sdr:.3f}", "val_si_sdri": f"{result.si_sdri:.3f}",
-            "lr": f"{lr:.3g}", "max_sources": state.max_sources, "seconds": f"{state.seconds:.1f}",
-        })  # fmt: skip
+        csv.DictWriter(f, LOG_FIELDS).writerow(
+            {
+                "step": state.step,
+                "examples": state.step * batch,
+                "train_loss": f"{train_loss:.6f}",
+                "val_loss": f"{result.loss:.6f}",
+                "val_si_sdr": f"{result.si_sdr:.3f}",
+                "val_si_sdri": f"{result.si_sdri:.3f}",
+                "lr": f"{lr:.3g}",
+                "max_sources": state.max_sources,
+                "seconds": f"{state.seconds:.1f}",
+            }
+        )
 
 
 def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:

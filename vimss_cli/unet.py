@@ -72,6 +72,7 @@ class Decoder(nn.Module):
         for block, skip in zip(self.blocks, reversed(skips[:-1])):
             x = torch.cat([block(x), skip], dim=1)
         upsample, conv = self.out
+        assert isinstance(conv, nn.Conv2d) and conv.bias is not None
         if outputs is None:
             return conv(upsample(x))
         return F.conv2d(upsample(x), conv.weight[outputs], conv.bias[outputs], padding=conv.padding)
@@ -118,7 +119,7 @@ class ConditionedUNet(nn.Module):
             raise VimssError("this model is conditioned on labels; pass them")
         if self.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on visual features; pass them")
-        parts = [labels] if self.config.uses_labels else []
+        parts = [labels] if labels is not None and self.config.uses_labels else []
         if self.visual is not None:
             parts.append(self.visual(visual))
         return torch.cat(parts, dim=-1) if parts else None
@@ -144,21 +145,30 @@ class ConditionedUNet(nn.Module):
             logits = self.final_film(logits, context, sources)
         return logits
 
-    def forward(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None,
-                sources: list[int] | None = None) -> torch.Tensor:  # fmt: skip
+    def forward(
+        self,
+        mag: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        visual: torch.Tensor | None = None,
+        sources: list[int] | None = None,
+    ) -> torch.Tensor:
         """Mask probabilities (B, K, 512, T), or (B, len(sources), 512, T) for only the
         instruments separation asks for; training losses use these directly."""
         context = self.context(labels, visual)
         masks = torch.sigmoid(self.logits(mag, context, sources))
         chosen = slice(None) if sources is None else sources
         if self.config.conditioning == "label-multiply":
+            assert labels is not None, "context() refuses a label model without labels"
             masks = multiply_masks(masks, labels[:, chosen])
         elif self.instrument_classifier is not None:
+            assert context is not None, "final-multiply models read visual features"
             masks = multiply_masks(masks, self.instrument_gate(context, labels)[:, chosen])
         return self.frequency.to_linear(masks)
 
     def instrument_probabilities(self, context: torch.Tensor) -> torch.Tensor:
         """final-multiply: which instruments the players look like (softmax over the visual context)."""
+        if self.instrument_classifier is None:
+            raise VimssError("only final-multiply models tell the instruments from the pictures")
         return torch.softmax(self.instrument_classifier(context[:, -VISUAL_DIM:]), dim=-1)
 
     def instrument_gate(self, context: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -170,12 +180,16 @@ class ConditionedUNet(nn.Module):
         gate = probabilities / probabilities.amax(dim=-1, keepdim=True)
         return gate * labels if labels is not None and self.config.uses_labels else gate
 
-    def masks(self, mag: torch.Tensor, labels: torch.Tensor | None = None, visual: torch.Tensor | None = None,
-              sources: list[int] | None = None) -> torch.Tensor:  # fmt: skip
+    def masks(
+        self,
+        mag: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        visual: torch.Tensor | None = None,
+        sources: list[int] | None = None,
+    ) -> torch.Tensor:
         """Masks to apply at inference: probabilities, or 0/1 for binary-mask models."""
         return self.applied(self.forward(mag, labels, visual, sources))
 
     def applied(self, probabilities: torch.Tensor) -> torch.Tensor:
         """What inference applies of `forward`'s output (validation scores the same masks)."""
         return (probabilities > 0.5).to(probabilities.dtype) if self.config.mask == "binary" else probabilities
-

@@ -8,6 +8,7 @@ time is far ahead, so a long video is never held in memory.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,9 @@ def video_info(path: str | Path) -> VideoInfo:
         stream = _video_stream(container, path)
         duration = float(container.duration / av.time_base) if container.duration else 0.0
         fps = float(stream.average_rate or stream.guessed_rate or 0)
-        return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, duration,
-                         bool(container.streams.audio))  # fmt: skip
+        return VideoInfo(
+            stream.codec_context.width, stream.codec_context.height, fps, duration, bool(container.streams.audio)
+        )
 
 
 def has_video(path: str | Path) -> bool:
@@ -62,19 +64,22 @@ def segment_frame_times(starts: list[float], segment: float, frames_per_segment:
 def read_frames(path: str | Path, times: list[float]) -> Iterator[np.ndarray]:
     """RGB frames (height, width, 3) uint8, one per time in `times` (seconds, ascending):
     the frame shown at that time. Times past the end repeat the last frame."""
-    if any(b < a for a, b in zip(times, times[1:])):
+    if any(b < a for a, b in itertools.pairwise(times)):
         raise ValueError("times must be ascending")
     if not times:
         return
     with _open(path) as container:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
+        time_base = stream.time_base
+        if time_base is None:
+            raise VimssError(f"{path}: its video stream has no time base to seek by")
         frames: Iterator[av.VideoFrame] = iter(())
         shown: av.VideoFrame | None = None  # the frame on screen at the decoder's position
         upcoming: av.VideoFrame | None = None  # the frame after it
         for i, t in enumerate(times):
             if i == 0 or (upcoming is not None and t - upcoming.time > SEEK_AFTER):
-                container.seek(max(0, int(t / stream.time_base)), stream=stream, backward=True, any_frame=False)
+                container.seek(max(0, int(t / time_base)), stream=stream, backward=True, any_frame=False)
                 frames = container.decode(stream)
                 shown, upcoming = None, next(frames, None)
             while upcoming is not None and upcoming.time <= t + 1e-6:

@@ -57,7 +57,9 @@ class WaveUNet(nn.Module):
 
     @property
     def output_samples(self) -> int:
-        return output_samples(self.config)
+        samples = output_samples(self.config)
+        assert samples is not None, "ModelConfig checks that the training window fits the layers"
+        return samples
 
     def context(self, labels: torch.Tensor | None = None) -> torch.Tensor | None:
         if self.config.uses_labels and labels is None:
@@ -81,7 +83,8 @@ class WaveUNet(nn.Module):
             x = F.leaky_relu(conv(x), self.slope)
             skips.append(x)
             x = x[..., ::2]
-        if cond == "concat-bottleneck":
+        # context() has refused a label-conditioned model without labels: None only when unused
+        if cond == "concat-bottleneck" and context is not None:
             x = concat_context(x, context)
         x = F.leaky_relu(self.bottleneck(x), self.slope)
         if cond.endswith("-bottleneck") and self.film is not None:
@@ -90,12 +93,14 @@ class WaveUNet(nn.Module):
             x = F.interpolate(x, size=2 * x.shape[-1] - 1, mode="linear", align_corners=True)
             x = F.leaky_relu(conv(torch.cat([x, centre_crop(skip, x.shape[-1])], dim=1)), self.slope)
         x = torch.cat([x, centre_crop(mix.unsqueeze(1), x.shape[-1])], dim=1)
-        if cond == "concat-final":
+        if cond == "concat-final" and context is not None:
             x = concat_context(x, context)
         elif cond.endswith("-final") and self.film is not None:
             x = self.film(x, context)
         sources = torch.tanh(self.output(x))
-        return multiply_masks(sources.unsqueeze(-2), labels).squeeze(-2) if cond == "label-multiply" else sources
+        if cond == "label-multiply" and context is not None:
+            return multiply_masks(sources.unsqueeze(-2), context).squeeze(-2)
+        return sources
 
 
 def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
@@ -111,8 +116,15 @@ def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def stream_waveform(model: WaveUNet, blocks: Iterable[torch.Tensor], labels: torch.Tensor | None, sources: list[int], *,
-                    window: int, batch_size: int = 2) -> Iterator[torch.Tensor]:  # fmt: skip
+def stream_waveform(
+    model: WaveUNet,
+    blocks: Iterable[torch.Tensor],
+    labels: torch.Tensor | None,
+    sources: list[int],
+    *,
+    window: int,
+    batch_size: int = 2,
+) -> Iterator[torch.Tensor]:
     """(channels, n) blocks of audio at the model's rate -> (len(sources), channels, m)
     blocks of the sources asked for (instrument indices), each channel separated on its
     own; joined, as many samples as came in. Windows grow the training window in steps
@@ -162,5 +174,7 @@ def stream_waveform(model: WaveUNet, blocks: Iterable[torch.Tensor], labels: tor
     if total == 0:
         raise VimssError("the input holds no audio samples")
     right = context + (-(-total // stride) - 1) * stride + outputs - total
-    padded = reflect_pad(torch.cat(received, dim=-1), context, right) if padded is None else reflect_pad(padded, 0, right)
+    padded = (
+        reflect_pad(torch.cat(received, dim=-1), context, right) if padded is None else reflect_pad(padded, 0, right)
+    )
     yield run(padded, -(-(total - done) // stride))[..., : total - done]

@@ -62,8 +62,15 @@ def wiener(v: torch.Tensor, x: torch.Tensor, iterations: int = 1, out: torch.Ten
     return y.mul_(scale)
 
 
-def _update_stereo(y: torch.Tensor, x: torch.Tensor, power: torch.Tensor, diagonal: torch.Tensor, norm: torch.Tensor,
-                   regularisation: float, out: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def _update_stereo(
+    y: torch.Tensor,
+    x: torch.Tensor,
+    power: torch.Tensor,
+    diagonal: torch.Tensor,
+    norm: torch.Tensor,
+    regularisation: float,
+    out: torch.Tensor,
+) -> torch.Tensor:
     """One EM update for two channels in closed form: R_j = [[a, b], [b*, d]] is Hermitian,
     so Cxx is too and its inverse is [[D, -B], [-B*, A]] / (AD - |B|^2). The same numbers
     as the general path in 1.7x less time (no C x C tensors, no permuted copies)."""

@@ -1,4 +1,5 @@
-"""Generate a tiny URMP-layout dataset (same names as the real one) from harmonic tones."""
+"""A tiny URMP-layout dataset (the real one's file names) of harmonic tones: the tests' pieces and
+the evaluation-time benchmark's, which need pieces of known layout and no renderer."""
 
 from __future__ import annotations
 
@@ -15,13 +16,20 @@ def tone(inst: str, seconds: float, sr: int, seed: int) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     f0 = PITCH[inst] * (1 + 0.05 * np.floor(t * 2) % 3)  # a few notes
     phase = 2 * np.pi * np.cumsum(f0) / sr
-    wave = sum(np.sin(k * phase) / k for k in range(1, 6))
-    wave *= (np.sin(2 * np.pi * 0.5 * t + seed) > -0.3)  # rests
+    wave = np.sum([np.sin(k * phase) / k for k in range(1, 6)], axis=0)
+    wave *= np.sin(2 * np.pi * 0.5 * t + seed) > -0.3  # rests
     return (0.3 * wave / np.abs(wave).max() + 1e-4 * rng.standard_normal(len(t))).astype(np.float32)
 
 
-def write_piece(root: Path, number: int, title: str, players: list[str], seconds: float = 8.0,
-                sr: int = 22050, file_players: list[str] | None = None) -> Path:  # fmt: skip
+def write_piece(
+    root: Path,
+    number: int,
+    title: str,
+    players: list[str],
+    seconds: float = 8.0,
+    sr: int = 22050,
+    file_players: list[str] | None = None,
+) -> Path:
     folder = root / f"{number:02d}_{title}_{'_'.join(players)}"
     folder.mkdir(parents=True)
     stems = [tone(p, seconds, sr, seed=number * 10 + i) for i, p in enumerate(players)]
