@@ -23,7 +23,7 @@ import torch
 import torchaudio
 
 from .atomic import temporary_beside
-from .errors import VimssError
+from .errors import VimssError, one_line
 
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 CONTAINER_EXTENSIONS = (".mp4", ".m4a", ".mkv", ".mov", ".webm", ".opus", ".aac")
@@ -75,7 +75,7 @@ class SoundFileReader(AudioReader):
         try:
             self._file = sf.SoundFile(path)
         except (sf.LibsndfileError, RuntimeError) as err:
-            raise VimssError(f"cannot decode {path}: {_short(err)}") from None
+            raise VimssError(f"cannot decode {path}: {one_line(err)}") from None
         f = self._file
         if _truncated(f.extra_info):
             f.close()
@@ -88,7 +88,7 @@ class SoundFileReader(AudioReader):
             try:
                 block = self._file.read(block_frames, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as err:
-                raise VimssError(f"cannot decode {self.path}: {_short(err)}") from None
+                raise VimssError(f"cannot decode {self.path}: {one_line(err)}") from None
             if not len(block):
                 break
             read += len(block)
@@ -109,7 +109,7 @@ class ContainerReader(AudioReader):
         try:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as err:
-            raise VimssError(f"cannot decode {path}: {_short(err)}") from None
+            raise VimssError(f"cannot decode {path}: {one_line(err)}") from None
         streams = self._container.streams.audio
         if not streams:
             self._container.close()
@@ -144,7 +144,7 @@ class ContainerReader(AudioReader):
                 pending.append(out.to_ndarray().reshape(channels, -1))
                 held += pending[-1].shape[1]
         except av.error.FFmpegError as err:
-            raise VimssError(f"cannot decode {self.path}: {_short(err)}") from None
+            raise VimssError(f"cannot decode {self.path}: {one_line(err)}") from None
         while held:
             block, pending, held = _split(pending, min(block_frames, held), held)
             yield block
@@ -163,11 +163,6 @@ def _truncated(extra_info: str) -> bool:
 def _split(pending: list[np.ndarray], n: int, held: int) -> tuple[np.ndarray, list[np.ndarray], int]:
     joined = np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
     return np.ascontiguousarray(joined[:, :n], dtype=np.float32), [joined[:, n:]], held - n
-
-
-def _short(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text or type(err).__name__
 
 
 def open_audio(path: str | os.PathLike[str]) -> AudioReader:

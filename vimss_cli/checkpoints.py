@@ -21,7 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from .config import LIBRARY, ModelConfig
-from .errors import VimssError, first_line
+from .errors import VimssError, one_line
 from .family import SeparationModel, build_model
 
 CONFIG_FILE = "config.json"
@@ -211,9 +211,9 @@ def load_hub(spec: str) -> LoadedModel:
     except RevisionNotFoundError:
         raise VimssError(f"model {repo_id} has no revision '{revision}'") from None
     except EntryNotFoundError as err:
-        raise VimssError(f"model {spec} is not a {LIBRARY} checkpoint: {first_line(err)}") from None
+        raise VimssError(f"model {spec} is not a {LIBRARY} checkpoint: {one_line(err)}") from None
     except HfHubHTTPError as err:
-        raise VimssError(f"cannot download {spec}: {first_line(err)}") from None
+        raise VimssError(f"cannot download {spec}: {one_line(err)}") from None
     folder = paths[0].parent
     return load_folder(folder, name=repo_id.split("/")[1], source=f"hub:{spec}")
 

@@ -27,7 +27,7 @@ from typer._click.core import Context  # typer vendors click: its commands take 
 from typer.core import TyperCommand, TyperOption
 
 from .constants import DEFAULT_SEGMENT, WIENER_ITERATIONS
-from .errors import Terminated, TrainingStopped, VimssError
+from .errors import Terminated, TrainingStopped, VimssError, one_line
 
 if TYPE_CHECKING:  # the commands import what they run when they run
     import torch
@@ -155,7 +155,7 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
     except Exception as err:
         if os.environ.get("VIMSS_DEBUG"):
             raise
-        text = " ".join(str(err).split()) or type(err).__name__
+        text = one_line(err)
         err_console.print(
             f"[red]error:[/red] unexpected {type(err).__name__}: {text} (set VIMSS_DEBUG=1 for details)",
             highlight=False,

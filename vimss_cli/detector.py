@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .checkpoints import bundled_dir, half_state, write_folder
-from .errors import VimssError, first_line
+from .errors import VimssError, one_line
 from .players import Box
 
 COCO_WEIGHTS = "yolo11n.pt"
@@ -119,7 +119,7 @@ def load_pickled_detector(path: Path) -> PlayerDetector:
     try:
         yolo = _ultralytics().YOLO(str(path.resolve()))
     except Exception as err:  # ultralytics raises many kinds for a bad file
-        raise VimssError(f"cannot load detector {path}: {first_line(err)}") from None
+        raise VimssError(f"cannot load detector {path}: {one_line(err)}") from None
     return PlayerDetector(yolo, path.name, _person_class(yolo.names), int(yolo.overrides.get("imgsz") or 640))
 
 
@@ -169,7 +169,7 @@ def coco_weights(download: bool = True) -> Path | None:
     why = (
         "timed out"
         if thread.is_alive()
-        else first_line(outcome[0])
+        else one_line(outcome[0])
         if outcome
         else "its SHA-256 differs from the pinned one"
     )
@@ -220,7 +220,7 @@ def load_detector_folder(folder: Path) -> PlayerDetector:
         state = load_file(str(folder / DETECTOR_WEIGHTS))
         yolo.model.load_state_dict({k: v.to(yolo.model.state_dict()[k].dtype) for k, v in state.items()})
     except Exception as err:
-        raise VimssError(f"broken detector folder {folder}: {first_line(err)}") from None
+        raise VimssError(f"broken detector folder {folder}: {one_line(err)}") from None
     yolo.model.eval()
     yolo.model.names = {int(k): v for k, v in (config.get("names") or {0: "player"}).items()}
     return PlayerDetector(yolo, folder.name, _person_class(yolo.model.names), int(config.get("imgsz", 640)))

@@ -9,9 +9,12 @@ class VimssError(Exception):
     """A user-facing error whose message names the problem in one line."""
 
 
-def first_line(err: BaseException) -> str:
-    """The first line of a library's exception (or its type), to fold into a VimssError."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+def one_line(err: BaseException, limit: int = 200) -> str:
+    """A library's exception folded into a VimssError or an error line: its first line,
+    spaces collapsed, at most `limit` characters (its type's name when it says nothing)."""
+    lines = [" ".join(line.split()) for line in str(err).splitlines()]
+    text = next((line for line in lines if line), type(err).__name__)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Terminated(BaseException):

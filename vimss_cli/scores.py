@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import VimssError
+from .errors import VimssError, one_line
 
 MIDI_EXTENSIONS = (".mid", ".midi")
 SCORE_EXTENSIONS = (*MIDI_EXTENSIONS, ".mxl", ".xml", ".musicxml", ".krn", ".abc")
@@ -105,8 +105,7 @@ def load_parts(path: Path) -> list[Part]:
     except TimeoutError:
         raise
     except Exception as err:  # music21 and mido raise many types for unreadable files
-        text = " ".join(str(err).split())[:200] or type(err).__name__
-        raise VimssError(f"{path}: cannot read score ({text})") from None
+        raise VimssError(f"{path}: cannot read score ({one_line(err)})") from None
     parts = []
     for k, inst in enumerate(midi.instruments):
         notes = tuple(

@@ -36,7 +36,7 @@ from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, s
 from .config import ModelConfig
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
-from .errors import Terminated, TrainingStopped, VimssError, first_line
+from .errors import Terminated, TrainingStopped, VimssError, one_line
 from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
 from .metrics import is_silent, si_sdr
@@ -317,7 +317,7 @@ def _imagenet_trunk() -> dict[str, torch.Tensor]:
         return imagenet_trunk_weights()
     except Exception as err:  # no network, or torchvision's download failed
         raise VimssError(
-            f"backbone_weights 'imagenet' needs torchvision's download ({first_line(err)}); "
+            f"backbone_weights 'imagenet' needs torchvision's download ({one_line(err)}); "
             "offline, set backbone_weights to random"
         ) from None
 
