@@ -174,9 +174,7 @@ class ModelConfig:
         if data.get("format_version") != FORMAT_VERSION:
             raise VimssError(f"config: format_version {data.get('format_version')!r} is not supported")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known - {"library", "format_version"})
-        if unknown:
-            raise VimssError(f"config: unknown keys {', '.join(unknown)}")
+        check_keys(data, known | {"library", "format_version"}, "config: ")
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
         except (TypeError, ValueError) as err:
@@ -187,16 +185,31 @@ class ModelConfig:
 
     @classmethod
     def load(cls, path: Path) -> ModelConfig:
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise VimssError(f"{path}: missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise VimssError(f"{path}: not valid JSON ({err})") from None
+        data = read_json(path)
         try:
             return cls.from_dict(data)
         except VimssError as err:
             raise VimssError(f"{path}: {err}") from None
+
+
+def read_json(path: Path) -> Any:
+    """A config file's JSON (a model's or a training run's), or a one-line error naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise VimssError(f"{path}: missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise VimssError(f"{path}: not valid JSON ({err})") from None
+
+
+def check_keys(data: Any, known: set[str], where: str) -> None:
+    """Refuse a config that is not a JSON object or names keys no field has (a typo
+    would otherwise be ignored silently)."""
+    if not isinstance(data, dict):
+        raise VimssError(f"{where}expected a JSON object")
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise VimssError(f"{where}unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
 
 # A Wave-U-Net's length arithmetic: integers only, here beside the config it checks (waveunet.py

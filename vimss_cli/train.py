@@ -33,7 +33,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, save_pretrained
-from .config import ModelConfig
+from .config import ModelConfig, check_keys, read_json
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
 from .errors import Terminated, TrainingStopped, VimssError, one_line
@@ -105,16 +105,8 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
-        try:
-            data = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise VimssError(f"config file not found: {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise VimssError(f"{path}: not valid JSON ({err})") from None
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known) if isinstance(data, dict) else ["(not an object)"]
-        if unknown:
-            raise VimssError(f"{path}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        data = read_json(path)
+        check_keys(data, {f.name for f in fields(cls)}, f"{path}: ")
         try:
             return cls(**data)
         except (VimssError, TypeError, ValueError) as err:
