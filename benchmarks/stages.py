@@ -29,7 +29,7 @@ import torchaudio
 
 import vimss_cli.audio as audio
 import vimss_cli.separator as separator
-from vimss_cli.checkpoints import load_model, to_device
+from vimss_cli.checkpoints import load_model, move_to_device
 
 SECONDS: dict[str, float] = defaultdict(float)
 
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     loaded = load_model(args.model)
-    dev = to_device(loaded, args.device)
+    dev = move_to_device(loaded, args.device)
     instrument(loaded.model)
     sep = separator.Separator(loaded.model, dev, wiener_iterations=args.wiener)
     with tempfile.TemporaryDirectory() as out:

@@ -24,7 +24,7 @@ import soundfile as sf
 from harness import WORK
 from quality import render_set, vimss
 
-from vimss_cli.figures import encode_video
+from vimss_cli.synth_video import encode_video
 from vimss_cli.urmp import urmp_pieces
 
 

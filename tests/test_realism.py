@@ -13,9 +13,9 @@ from test_synth import TIM, settings, write_score
 from vimss_cli import augment, physical
 from vimss_cli.errors import VimssError
 from vimss_cli.instruments import instrument
+from vimss_cli.notation import Note, cached_parts
 from vimss_cli.performance import Performance, PlayedNote, Style, draw_style, mechanical, perform
 from vimss_cli.physical import PHYSICAL
-from vimss_cli.scores import Note, cached_parts
 from vimss_cli.synth import REALISM, Voice, parse_realism, render_part, render_stem, synthesize
 from vimss_cli.urmp import urmp_pieces
 

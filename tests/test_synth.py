@@ -14,7 +14,7 @@ from test_cli import assert_one_line_error, vimss
 from vimss_cli.data import solos_recordings
 from vimss_cli.errors import VimssError
 from vimss_cli.instruments import instrument
-from vimss_cli.scores import Note, Part, load_parts, split_of
+from vimss_cli.notation import Note, Part, load_parts, split_of
 from vimss_cli.synth import REALISM, SynthSettings, arrange, default_soundfonts, octave_fit, synthesize
 from vimss_cli.urmp import urmp_pieces
 
@@ -125,7 +125,7 @@ def test_same_seed_same_bytes_whatever_the_workers_and_resume_skips_done_items(t
 
 
 def test_videos_show_each_player_in_its_box_with_the_mix_as_audio(tmp_path, scores):
-    from vimss_cli.figures import LOOKS
+    from vimss_cli.synth_video import LOOKS
     from vimss_cli.video import read_frames, video_info
 
     plain = synthesize(tmp_path / "plain", sorted(scores.iterdir()), settings("urmp"), pieces=1)
@@ -152,7 +152,7 @@ def test_videos_show_each_player_in_its_box_with_the_mix_as_audio(tmp_path, scor
 
 
 def test_a_figure_moves_at_its_onsets():
-    from vimss_cli.figures import place_figures, render_frames
+    from vimss_cli.synth_video import place_figures, render_frames
 
     (figure,) = place_figures(["vn"], [(1.0,)], random.Random(0))
     assert figure.activity(0.5) == 0 and figure.activity(1.0) == 1 and figure.activity(1.5) < 0.05

@@ -88,7 +88,7 @@ def trio_video(tmp_path_factory):
     """A 4-s synthetic trio video (vimss synth's figures) with a mono mix as its audio."""
     import random
 
-    from vimss_cli.figures import encode_video, place_figures, render_frames
+    from vimss_cli.synth_video import encode_video, place_figures, render_frames
 
     rng = random.Random(0)
     figures = place_figures(["vn", "va", "vc"], [(0.0, 1.0, 2.0), (0.5, 1.5), (0.2, 3.0)], rng)

@@ -351,8 +351,8 @@ def resolve_device(device: str, index: int | None = None) -> torch.device:
     return torch.device(device, index) if device == "cuda" and index is not None else torch.device(device)
 
 
-def to_device(loaded: LoadedModel, device: str) -> torch.device:
-    """Resolve `--device` and move the model there."""
+def move_to_device(loaded: LoadedModel, device: str) -> torch.device:
+    """Resolve `--device`, move the model there and return the device."""
     dev = resolve_device(device)
     loaded.model.to(dev)
     return dev

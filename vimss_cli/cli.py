@@ -278,7 +278,7 @@ def separate(
         import torch
 
         from .audio import check_output_format, open_audio
-        from .checkpoints import load_model, to_device
+        from .checkpoints import load_model, move_to_device
         from .detector import load_detector
         from .instruments import parse_instruments
         from .players import parse_boxes
@@ -300,7 +300,7 @@ def separate(
                 f"written, as --two-stems {alone}; name every instrument that plays for a stem each"
             )
         loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
-        dev = to_device(loaded, device.value)
+        dev = move_to_device(loaded, device.value)
         separator = Separator(
             loaded.model,
             dev,
@@ -411,7 +411,7 @@ def evaluate(
 ) -> None:
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors(as_json):
-        from .checkpoints import load_model, to_device
+        from .checkpoints import load_model, move_to_device
         from .data import manifest_boxes
         from .detector import load_detector
         from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
@@ -431,7 +431,8 @@ def evaluate(
         estimators: dict[str, Callable[[PieceAudio], torch.Tensor]] = {}
         for spec in model or []:
             loaded = load_model(spec)
-            separator = Separator(loaded.model, to_device(loaded, device.value), wiener_iterations=wiener_iterations)
+            dev = move_to_device(loaded, device.value)
+            separator = Separator(loaded.model, dev, wiener_iterations=wiener_iterations)
             estimators[loaded.name] = functools.partial(model_estimates, separator, players=players)
         if oracles:
             estimators.update({k: functools.partial(oracle_estimates, k) for k in ORACLES})
@@ -610,7 +611,7 @@ def synth(
 ) -> None:
     """Render multi-part scores into a Solos- or URMP-layout dataset with GM soundfonts."""
     with user_errors():
-        from .scores import corpus_scores, find_scores
+        from .notation import corpus_scores, find_scores
         from .synth import SynthSettings, default_soundfonts, parse_realism, synthesize
 
         fonts = soundfont or default_soundfonts()

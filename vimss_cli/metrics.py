@@ -13,7 +13,7 @@ import math
 
 import torch
 
-EPS = 1e-9
+FLOOR = 1e-9  # keeps log10 finite for silent signals
 SILENCE_DB = -80.0
 """A signal whose mean power is below this (dB full scale) counts as silent."""
 
@@ -31,30 +31,30 @@ def is_silent(x: torch.Tensor) -> torch.Tensor:
 def _scaled_target(reference: torch.Tensor, estimate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(reference, estimate, projection of the estimate on the reference), in float64."""
     ref, est = reference.double(), estimate.double()
-    alpha = (est * ref).sum(-1, keepdim=True) / (_energy(ref).unsqueeze(-1) + EPS)
+    alpha = (est * ref).sum(-1, keepdim=True) / (_energy(ref).unsqueeze(-1) + FLOOR)
     return ref, est, alpha * ref
 
 
 def si_sdr(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
     """Scale-invariant SDR in dB over the last axis."""
     _, est, target = _scaled_target(reference, estimate)
-    return 10 * torch.log10((_energy(target) + EPS) / (_energy(est - target) + EPS))
+    return 10 * torch.log10((_energy(target) + FLOOR) / (_energy(est - target) + FLOOR))
 
 
 def sd_sdr(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
     """Scale-dependent SDR in dB: SI-SDR's target energy over the plain error energy."""
     ref, est, target = _scaled_target(reference, estimate)
-    return 10 * torch.log10((_energy(target) + EPS) / (_energy(est - ref) + EPS))
+    return 10 * torch.log10((_energy(target) + FLOOR) / (_energy(est - ref) + FLOOR))
 
 
 def pes(estimate: torch.Tensor) -> torch.Tensor:
     """Predicted energy at silence (dB): used where the target is silent; lower is better."""
-    return 10 * torch.log10(_energy(estimate) + EPS)
+    return 10 * torch.log10(_energy(estimate) + FLOOR)
 
 
 def eps_metric(reference: torch.Tensor) -> torch.Tensor:
     """Energy at predicted silence (dB): used where the prediction is silent."""
-    return 10 * torch.log10(_energy(reference) + EPS)
+    return 10 * torch.log10(_energy(reference) + FLOOR)
 
 
 def bss_eval(references: torch.Tensor, estimates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

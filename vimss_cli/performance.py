@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scores import Note
+from .notation import Note
 
 STEPS = ("vibrato", "intonation", "dynamics", "timing")
 """The named performance steps; any subset can be switched on (the rest play mechanically)."""

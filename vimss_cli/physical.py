@@ -30,8 +30,8 @@ import numpy as np
 import soundfile as sf
 
 from .errors import VimssError
+from .notation import Note
 from .performance import CONTROL_RATE, Performance, mechanical
-from .scores import Note
 
 PHYSICAL = "physical-models"
 """The sample-set name `--soundfont` takes for these models."""

@@ -125,6 +125,8 @@ class Separator:
         wiener_iterations: int = WIENER_ITERATIONS,
         residual: bool = False,
     ) -> None:
+        """Takes `model` itself, not a copy: it is moved to `device` (channels-last) and
+        switched to eval mode, so a caller that goes on training it must switch it back."""
         if segment <= 0:
             raise VimssError(f"--segment must be positive, got {segment}")
         if not 0 <= overlap <= segment / 2:

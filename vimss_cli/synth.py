@@ -30,12 +30,12 @@ import soundfile as sf
 
 from . import atomic, augment, performance, physical
 from .errors import VimssError
-from .figures import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 from .instruments import INSTRUMENTS, Instrument, instrument
+from .notation import PARSE_SECONDS, Note, Part, cached_parts, score_name, split_of, title_of
 from .performance import CONTROL_RATE, RELEASE, Performance, mechanical, perform, rubato_notes
 from .physical import PHYSICAL
 from .players import Box
-from .scores import PARSE_SECONDS, Note, Part, cached_parts, score_name, split_of, title_of
+from .synth_video import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 
 LAYOUTS = ("solos", "urmp")
 SPLITS = ("train", "test", "all")
@@ -99,7 +99,7 @@ class SynthSettings:
     split: str = "train"
     seed: int = 0
     video: bool = False
-    """Also render a video of the players (figures.py): URMP `Vid_*.mp4`, or one per Solos recording."""
+    """Also render a video of the players (synth_video.py): URMP `Vid_*.mp4`, or one per Solos recording."""
     realism: tuple[str, ...] = ()
     """Realism steps on (REALISM); none: the scores played mechanically on one shared reverb."""
 
