@@ -121,6 +121,28 @@ class DeviceChoice(StrEnum):
     cuda = "cuda"
 
 
+# Options `separate`, `evaluate` (and `train`, for the device) declare alike.
+DeviceOption = Annotated[
+    DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")
+]
+WienerOption = Annotated[
+    int,
+    typer.Option(
+        "--wiener-iterations", help="norbert Wiener EM iterations; 0 applies the masks directly (the paper used 2)."
+    ),
+]
+DetectorOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Video: detector folder, or YOLO .pt with --trust-pickle (default: COCO persons, else bundled); "
+        "evaluate uses it for pieces without recorded boxes."
+    ),
+]
+TrustPickleOption = Annotated[
+    bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
+]
+
+
 def warn(message: str) -> None:
     """A warning line on stderr: the run goes on."""
     err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
@@ -221,12 +243,8 @@ def separate(
             "(with it), {parent} (the input's folder name), {stem}, {ext}."
         ),
     ] = "{track}/{stem}.{ext}",
-    device: Annotated[
-        DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")
-    ] = (DeviceChoice.auto),
-    wiener_iterations: Annotated[
-        int, typer.Option("--wiener-iterations", help="norbert Wiener EM iterations; 0 applies the masks directly.")
-    ] = WIENER_ITERATIONS,
+    device: DeviceOption = DeviceChoice.auto,
+    wiener_iterations: WienerOption = WIENER_ITERATIONS,
     segment: Annotated[
         float,
         typer.Option(
@@ -250,15 +268,8 @@ def separate(
         ClipMode, typer.Option(help="Input beyond full scale, integer output: rescale the stems to fit, or clamp them.")
     ] = ClipMode.rescale,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
-    detector: Annotated[
-        Path | None,
-        typer.Option(
-            help="Video: detector folder, or YOLO .pt with --trust-pickle (default: COCO persons, else bundled)."
-        ),
-    ] = None,
-    trust_pickle: Annotated[
-        bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
-    ] = False,
+    detector: DetectorOption = None,
+    trust_pickle: TrustPickleOption = False,
     boxes: Annotated[
         str | None, typer.Option(help='Video: player boxes "x1,y1,x2,y2;..." left to right, instead of detection.')
     ] = None,
@@ -391,23 +402,12 @@ def evaluate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where results.csv/json and box plots go.")] = Path(
         "evaluation"
     ),
-    device: Annotated[
-        DeviceChoice, typer.Option("--device", "-d", help="Where the network runs (auto: a GPU if any).")
-    ] = (DeviceChoice.auto),
-    wiener_iterations: Annotated[
-        int, typer.Option("--wiener-iterations", help="As `separate` (the paper's tables use 2).")
-    ] = WIENER_ITERATIONS,
+    device: DeviceOption = DeviceChoice.auto,
+    wiener_iterations: WienerOption = WIENER_ITERATIONS,
     workers: Annotated[int, typer.Option(help="Processes computing metrics.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
-    detector: Annotated[
-        Path | None,
-        typer.Option(
-            help="Visual models: detector folder (or .pt with --trust-pickle) for pieces without recorded boxes."
-        ),
-    ] = None,
-    trust_pickle: Annotated[
-        bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
-    ] = False,
+    detector: DetectorOption = None,
+    trust_pickle: TrustPickleOption = False,
 ) -> None:
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors(as_json):
@@ -677,7 +677,7 @@ def train(
             "its config is the model's unless --config gives one."
         ),
     ] = None,
-    device: Annotated[DeviceChoice, typer.Option("--device", "-d")] = DeviceChoice.auto,
+    device: DeviceOption = DeviceChoice.auto,
     workers: Annotated[int, typer.Option(help="Data-loading processes.")] = 2,
 ) -> None:
     """Train a model on mix-and-separate mixtures (torchrun for several GPUs or nodes)."""
