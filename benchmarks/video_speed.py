@@ -35,7 +35,7 @@ from vimss_cli.checkpoints import DEFAULT_VIDEO_MODEL, load_model
 from vimss_cli.detector import load_detector
 from vimss_cli.players import find_players
 from vimss_cli.separator import Separator
-from vimss_cli.visual import VideoFeatures
+from vimss_cli.video_features import VideoFeatures
 
 
 def make_video(minutes: float, players: int) -> tuple[Path, list[str]]:

@@ -280,3 +280,11 @@ def test_the_package_and_the_cli_import_without_torch():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_the_networks_import_without_video_code():
+    code = (
+        "import sys, vimss_cli.family, vimss_cli.visual; print(sorted({'av', 'ultralytics', 'PIL'} & set(sys.modules)))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -13,9 +13,9 @@ from vimss_cli.errors import VimssError
 
 @pytest.fixture(scope="module")
 def detector_folder(tmp_path_factory):
-    from vimss_cli.detector import _ultralytics
+    from vimss_cli.detector import offline_ultralytics
 
-    _ultralytics()
+    offline_ultralytics()
     from ultralytics.nn.tasks import DetectionModel
 
     torch.manual_seed(0)
@@ -45,9 +45,9 @@ def test_a_detector_gives_boxes_per_frame(detector_folder):
 
 
 def test_a_local_ultralytics_weights_file_counts_persons(tmp_path):
-    from vimss_cli.detector import _ultralytics
+    from vimss_cli.detector import offline_ultralytics
 
-    yolo = _ultralytics().YOLO("yolov8n.yaml")  # 80 classes, random weights
+    yolo = offline_ultralytics().YOLO("yolov8n.yaml")  # 80 classes, random weights
     yolo.model.names = {**{i: f"thing{i}" for i in range(80)}, 5: "person"}
     yolo.save(tmp_path / "people.pt")
     detector = load_detector(tmp_path / "people.pt", trust_pickle=True)
@@ -120,7 +120,7 @@ def test_a_detector_trains_on_synthetic_video_frames_offline(tmp_path):
     from media import synth_with_video
     from PIL import Image
 
-    from vimss_cli.detector import detector_dataset, train_detector
+    from vimss_cli.detector_training import detector_dataset, train_detector
 
     synth_with_video(tmp_path, "urmp", seconds=2.0)
     data = detector_dataset([tmp_path / "urmp"], tmp_path / "dataset", frames_per_video=2, val_share=0.5)
@@ -158,9 +158,9 @@ def test_the_bundled_detector_finds_the_three_players_of_the_example():
 def test_convert_detector_makes_a_folder_that_loads_without_pickles(tmp_path):
     from test_cli import assert_one_line_error, vimss
 
-    from vimss_cli.detector import _ultralytics
+    from vimss_cli.detector import offline_ultralytics
 
-    yolo = _ultralytics().YOLO("yolov8n.yaml")
+    yolo = offline_ultralytics().YOLO("yolov8n.yaml")
     yolo.model.names = {**{i: f"thing{i}" for i in range(80)}, 0: "person"}
     yolo.save(tmp_path / "mine.pt")
     result = vimss("convert-detector", tmp_path / "mine.pt", tmp_path / "mine")

@@ -112,7 +112,7 @@ def test_find_players_with_given_boxes_and_its_errors(trio_video):
 def test_video_features_are_the_crops_of_each_segment_through_resnet(trio_video):
     from vimss_cli.players import find_players
     from vimss_cli.video import read_frames
-    from vimss_cli.visual import VideoFeatures
+    from vimss_cli.video_features import VideoFeatures
 
     video, boxes = trio_video
     visual = VisualContext("lstm").eval()
@@ -131,7 +131,7 @@ def test_a_visual_model_separates_a_video_and_needs_one(trio_video):
     from vimss_cli.audio import open_audio
     from vimss_cli.players import find_players
     from vimss_cli.separator import Separator
-    from vimss_cli.visual import VideoFeatures
+    from vimss_cli.video_features import VideoFeatures
 
     video, boxes = trio_video
     model = tiny_model(conditioning="film-bottleneck", context="labels+visual")
@@ -155,9 +155,9 @@ def visual_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def untrained_detector(tmp_path_factory):
-    from vimss_cli.detector import _ultralytics, save_detector
+    from vimss_cli.detector import offline_ultralytics, save_detector
 
-    _ultralytics()
+    offline_ultralytics()
     from ultralytics.nn.tasks import DetectionModel
 
     torch.manual_seed(0)
@@ -223,7 +223,7 @@ def test_cached_features_match_the_separators_and_are_computed_once(tmp_path, tr
 
     from vimss_cli.feature_cache import features_at, trunk_fingerprint, video_features
     from vimss_cli.players import find_players
-    from vimss_cli.visual import VideoFeatures
+    from vimss_cli.video_features import VideoFeatures
 
     video, boxes = trio_video
     visual = VisualContext("frame").eval()

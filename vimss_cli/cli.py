@@ -295,7 +295,7 @@ def separate(
         from .players import parse_boxes
         from .separator import Separator, separate_file
         from .video import has_video
-        from .visual import video_source
+        from .video_features import video_source
 
         _quiet_hub_logs()
         inputs = _expand_folders(inputs)

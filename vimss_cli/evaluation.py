@@ -29,7 +29,7 @@ from .players import PlayerTrack
 from .separator import Separator
 from .spectral import istft, stft
 from .urmp import Piece
-from .visual import VideoFeatures
+from .video_features import VideoFeatures
 
 METRICS = ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")
 ORACLES = ("irm", "ibm", "mix")

@@ -5,7 +5,8 @@ The features are max-pooled to 1024 (adaptive max pooling over the channel axis)
 reduced to one vector per segment: the maximum over players for single-frame models,
 or over time then players for motion models (an LSTM(1024) over each player's frames,
 or a max over frames). Backbone features are computed apart from the rest (`features`)
-so training can cache them on disk instead of running ResNet every epoch.
+so training can cache them on disk instead of running ResNet every epoch. Reading them from
+a video (decoding, players, crops) is `video_features.py`: the network needs no video code.
 
 A batch may hold pieces with different numbers of players: pad with copies of a present
 player, which the maximum over players ignores.
@@ -13,8 +14,7 @@ player, which the maximum over players ignores.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import VISUAL_DIM
-from .players import Box, Detector, PlayerTrack, draw_boxes, find_players
-from .video import read_frames, segment_frame_times
+
+if TYPE_CHECKING:
+    from .players import Box
 
 CROP_SIZE = 224
 FEATURE_DIM = 2048
@@ -90,63 +91,3 @@ class VisualContext(nn.Module):
         else:
             x = x.amax(dim=2)  # one frame, or the maximum over a motion model's frames
         return self.norm(x.amax(dim=1))
-
-
-class VideoFeatures:
-    """Backbone features of a video's players for the segments a Separator asks for:
-    the frames at each segment's start (or spread over it, for motion models), each
-    player cropped by its box, through the model's ResNet-50."""
-
-    def __init__(
-        self, visual: VisualContext, video: Path, players: PlayerTrack, segment: float, frames: int = 1
-    ) -> None:
-        self.visual, self.video, self.players = visual, Path(video), players
-        self.segment, self.frames = segment, frames
-
-    def crops(self, starts: list[float]) -> torch.Tensor:
-        """Segment starts (seconds, ascending) -> decoded player crops (segments, players, frames, 3, 224, 224)."""
-        times = segment_frame_times(starts, self.segment, self.frames)
-        wanted = sorted({t for segment in times for t in segment})  # motion segments overlap
-        frames = dict(zip(wanted, read_frames(self.video, wanted)))
-        crops = [
-            crop_players(frames[t], self.players.at(start)) for start, segment in zip(starts, times) for t in segment
-        ]
-        return torch.stack(crops).reshape(len(starts), self.frames, *crops[0].shape).transpose(1, 2)
-
-    @torch.inference_mode()
-    def __call__(self, starts: list[float]) -> torch.Tensor:
-        """Segment starts (seconds, ascending) -> (segments, players, frames, 2048)."""
-        device = next(self.visual.parameters()).device
-        return self.visual.features(self.crops(starts).to(device))
-
-
-def video_source(
-    model_visual: VisualContext | None,
-    video: Path,
-    labels: list[str],
-    segment: float,
-    frames: int = 1,
-    *,
-    detector: Callable[[], Detector] | None = None,
-    boxes: list[Box] | None = None,
-    strips_fallback: bool = False,
-    save_boxes: Path | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    layout: str = "detect",
-) -> VideoFeatures | None:
-    """Find the players of `video` (one per label, left to right; see `find_players`),
-    draw them to `save_boxes` if asked (with what detection found when strips stand in),
-    and give the features a visual model reads."""
-    players = find_players(
-        video,
-        len(labels),
-        detector=detector,
-        boxes=boxes,
-        strips_fallback=strips_fallback,
-        on_warning=on_warning,
-        layout=layout,
-    )
-    if save_boxes is not None:
-        detected = [p[0] for p in players.detected]
-        draw_boxes(next(read_frames(video, [0.0])), players.at(0.0), labels, save_boxes, detected)
-    return None if model_visual is None else VideoFeatures(model_visual, video, players, segment, frames)
