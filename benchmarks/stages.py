@@ -29,7 +29,8 @@ import torchaudio
 
 import vimss_cli.audio as audio
 import vimss_cli.separator as separator
-from vimss_cli.checkpoints import load_model, move_to_device
+from vimss_cli.checkpoints import load_model
+from vimss_cli.devices import move_to_device
 
 SECONDS: dict[str, float] = defaultdict(float)
 

@@ -1,7 +1,7 @@
 import pytest
 
 from vimss_cli.errors import VimssError
-from vimss_cli.instruments import ABBREVIATIONS, INSTRUMENTS, label_vector, parse_instruments
+from vimss_cli.instruments import ABBREVIATIONS, INSTRUMENTS, LineUp, label_vector, parse_instruments
 
 
 def test_table_has_13_classes_in_urmp_order():
@@ -48,3 +48,12 @@ def test_label_vector_marks_chosen_classes():
     labels = label_vector(parse_instruments("vc,tba"))
     assert labels.shape == (13,)
     assert labels.nonzero().flatten().tolist() == [2, 12]
+
+
+def test_a_line_up_is_parsed_once_and_keeps_the_order_given():
+    line_up = LineUp.of("cello, Violin,va")
+    assert line_up.abbrs == ["vc", "vn", "va"] and line_up.sources == [2, 0, 1]
+    assert line_up.labels().tolist() == [1.0, 1.0, 1.0] + [0.0] * 10
+    assert LineUp.of(line_up) is line_up and LineUp.of(["vc", INSTRUMENTS[0], "va"]) == line_up
+    with pytest.raises(VimssError, match="given more than once"):
+        LineUp.of("vn,violin")

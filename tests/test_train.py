@@ -22,9 +22,10 @@ from vimss_cli.data import PieceSegments
 from vimss_cli.errors import VimssError
 from vimss_cli.family import build_model
 from vimss_cli.instruments import index, instrument
+from vimss_cli.losses import mask_loss
 from vimss_cli.spectral import stft
 from vimss_cli.tone_dataset import write_dataset
-from vimss_cli.train import TrainConfig, _warm_start, mask_loss, train
+from vimss_cli.train import TrainConfig, _warm_start, train
 from vimss_cli.urmp import urmp_pieces
 
 TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}

@@ -18,6 +18,7 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 
 _WHERE = {
     "INSTRUMENTS": "instruments",
+    "LineUp": "instruments",
     "ConditionedUNet": "unet",
     "ModelConfig": "config",
     "SeparationModel": "family",

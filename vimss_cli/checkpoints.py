@@ -338,21 +338,3 @@ def list_models() -> list[ModelEntry]:
                 )
             )
     return entries
-
-
-def resolve_device(device: str, index: int | None = None) -> torch.device:
-    """`--device auto|cpu|cuda` as a torch device (`index`: the GPU of this process under torchrun)."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise VimssError(f"unknown device '{device}' (choose auto, cpu or cuda)")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise VimssError("--device cuda was asked for, but no CUDA GPU is available")
-    return torch.device(device, index) if device == "cuda" and index is not None else torch.device(device)
-
-
-def move_to_device(loaded: LoadedModel, device: str) -> torch.device:
-    """Resolve `--device`, move the model there and return the device."""
-    dev = resolve_device(device)
-    loaded.model.to(dev)
-    return dev

@@ -289,9 +289,10 @@ def separate(
         import torch
 
         from .audio import check_output_format, open_audio
-        from .checkpoints import load_model, move_to_device
+        from .checkpoints import load_model
         from .detector import load_detector
-        from .instruments import parse_instruments
+        from .devices import move_to_device
+        from .instruments import LineUp, parse_instruments
         from .players import parse_boxes
         from .separator import Separator, separate_file
         from .video import has_video
@@ -299,13 +300,13 @@ def separate(
 
         _quiet_hub_logs()
         inputs = _expand_folders(inputs)
-        chosen = parse_instruments(instruments)
+        chosen = LineUp.of(instruments)
         check_output_format(fmt.value, bit_depth.value)
         picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
         written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
         alone = parse_instruments(two_stems)[0].abbr if two_stems else None
         if alone is None and len(chosen) == 1 and stems is None:
-            alone = chosen[0].abbr
+            alone = chosen.abbrs[0]
             warn(
                 f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
                 f"written, as --two-stems {alone}; name every instrument that plays for a stem each"
@@ -343,7 +344,7 @@ def separate(
                         visual = video_source(
                             visual_model,
                             path,
-                            [i.abbr for i in chosen],
+                            chosen.abbrs,
                             separator.segment,
                             loaded.model.config.visual_frames,
                             detector=find_detector,
@@ -411,9 +412,10 @@ def evaluate(
 ) -> None:
     """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
     with user_errors(as_json):
-        from .checkpoints import load_model, move_to_device
+        from .checkpoints import load_model
         from .data import manifest_boxes
         from .detector import load_detector
+        from .devices import move_to_device
         from .evaluation import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
         from .evaluation import evaluate as run_evaluation
         from .players import PlayerTrack, video_players

@@ -9,6 +9,7 @@ alto saxophone above C6, so ranges stay inside what the soundfonts sound).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -82,6 +83,44 @@ def parse_instruments(spec: str | list[str]) -> list[Instrument]:
             raise VimssError(f"instrument '{inst.abbr}' is given more than once")
         chosen.append(inst)
     return chosen
+
+
+@dataclass(frozen=True)
+class LineUp:
+    """The instruments that play, in the order the user named them: parsed once (from
+    `--instruments` or the API's argument) and passed down as it is, so every layer reads
+    the same stems' order, mask indices and labels."""
+
+    instruments: tuple[Instrument, ...]
+
+    @classmethod
+    def of(cls, spec: LineUp | str | Sequence[str | Instrument]) -> LineUp:
+        """ "vn,vc", ["vn", "vc"], Instruments or a LineUp: the API takes what the CLI takes."""
+        if isinstance(spec, LineUp):
+            return spec
+        if isinstance(spec, str):
+            return cls(tuple(parse_instruments(spec)))
+        return cls(tuple(parse_instruments([i if isinstance(i, str) else i.abbr for i in spec])))
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter(self.instruments)
+
+    def __len__(self) -> int:
+        return len(self.instruments)
+
+    @property
+    def abbrs(self) -> list[str]:
+        """The stems' names, in order."""
+        return [i.abbr for i in self.instruments]
+
+    @property
+    def sources(self) -> list[int]:
+        """The model's mask index of each instrument, in order."""
+        return [index(i) for i in self.instruments]
+
+    def labels(self) -> torch.Tensor:
+        """The (13,) presence vector label-conditioned models read."""
+        return label_vector(list(self.instruments))
 
 
 def index(inst: Instrument) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,7 @@ from .audio import (
 from .constants import DEFAULT_SEGMENT, HOP, N_FFT, SAMPLE_RATE, WIENER_ITERATIONS
 from .errors import VimssError
 from .family import SeparationModel
-from .instruments import INSTRUMENTS, Instrument, index, label_vector, parse_instruments
+from .instruments import INSTRUMENTS, Instrument, LineUp
 from .spectral import istft, stft
 from .waveunet import WaveUNet, stream_waveform
 from .wiener import residual_model, wiener
@@ -144,20 +144,20 @@ class Separator:
         self.wiener_iterations = wiener_iterations
         self.residual = residual
 
-    def stem_names(self, instruments: list[Instrument]) -> list[str]:
-        return [i.abbr for i in instruments] + ([RESIDUAL] if self.residual else [])
+    def stem_names(self, line_up: LineUp) -> list[str]:
+        return line_up.abbrs + ([RESIDUAL] if self.residual else [])
 
     def separate(
         self,
         waveform: torch.Tensor | np.ndarray,
         sample_rate: int,
-        instruments: str | list[str] | list[Instrument],
+        instruments: LineUp | str | Sequence[str | Instrument],
         visual: VisualSource | None = None,
     ) -> dict[str, torch.Tensor]:
         """Stems of a (channels, frames) or (frames,) mixture, each shaped like the input."""
         wave = torch.as_tensor(waveform, dtype=torch.float32)
         mono = wave.dim() == 1
-        chosen = _instruments(instruments)
+        chosen = LineUp.of(instruments)
         parts = list(self.stream([wave.reshape(-1, wave.shape[-1])], sample_rate, chosen, visual=visual))
         stems = torch.cat(parts, dim=-1)
         return {name: (s[0] if mono else s) for name, s in zip(self.stem_names(chosen), stems)}
@@ -166,15 +166,15 @@ class Separator:
         self,
         blocks: Iterable[torch.Tensor | np.ndarray],
         sample_rate: int,
-        instruments: str | list[str] | list[Instrument],
+        instruments: LineUp | str | Sequence[str | Instrument],
         on_progress: Callable[[int], None] | None = None,
         visual: VisualSource | None = None,
     ) -> Iterator[torch.Tensor]:
         """Consume (channels, n) blocks, yield (stems, channels, n) blocks of output as
         they become final. The output has exactly as many frames as the input."""
-        chosen = _instruments(instruments)
-        sources = [index(i) for i in chosen]
-        labels = label_vector(chosen) if self.model.config.uses_labels else None
+        chosen = LineUp.of(instruments)
+        sources = chosen.sources
+        labels = chosen.labels() if self.model.config.uses_labels else None
         if self.model.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on what the players look like: give it a video")
         if isinstance(self.model, WaveUNet):
@@ -387,18 +387,11 @@ def _write_stems(writers: list[AtomicAudioWriter], stems: np.ndarray) -> None:
         writer.write(stem)
 
 
-def _instruments(instruments: str | list[str] | list[Instrument]) -> list[Instrument]:
-    """ "vn,vc", ["vn", "vc"] or Instruments: the API takes what the CLI takes."""
-    if isinstance(instruments, str):
-        return parse_instruments(instruments)
-    return parse_instruments(",".join(i if isinstance(i, str) else i.abbr for i in instruments))
-
-
 def separate_file(
     separator: Separator,
     path: str | Path,
     out_dir: Path,
-    instruments: str | list[str] | list[Instrument],
+    instruments: LineUp | str | Sequence[str | Instrument],
     *,
     fmt: str = "wav",
     bit_depth: str = "16",
@@ -429,7 +422,7 @@ def separate_file(
     two add up to the input), separating against a residual source: what the model does
     not hear as a named instrument stays out of the stem.
     """
-    chosen = _instruments(instruments)
+    chosen = LineUp.of(instruments)
     check_output_format(fmt, bit_depth)
     if clip_mode not in CLIP_MODES:
         raise VimssError(f"unknown clip mode '{clip_mode}' (choose {' or '.join(CLIP_MODES)})")

@@ -3,42 +3,42 @@
 Ratio-mask models learn the ideal ratio masks |S_k| / sum_j |S_j| with an L2 loss,
 binary-mask models the ideal binary masks with binary cross-entropy; both losses are
 weighted by the mixture magnitude (relative to its mean), so loud bins count more
-than bins that are silent anyway. Adam, learning rate halved when the validation loss
+than bins that are silent anyway (`losses.py`, which also has the SI-SDR loss on the
+separated waveforms and the Wave-U-Net's). Adam, learning rate halved when the validation loss
 stops improving, a fixed validation set, checkpoints `latest/` (with the training
 state, to resume) and `best/` (highest validation SI-SDR improvement) as Hub-style
 folders, and `log.csv`. Step s always trains on the same examples (datasets are
 indexed by seed and position), so `--resume` continues exactly where a run stopped.
 Under `torchrun`, each process takes its share of every batch (DistributedDataParallel;
-gloo on CPU, NCCL on GPUs).
+gloo on CPU, NCCL on GPUs; the process group is `devices.py`'s).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import json
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from .checkpoints import WEIGHTS_FILE, load_model, model_card, resolve_device, save_pretrained
+from .checkpoints import WEIGHTS_FILE, load_model, model_card, save_pretrained
 from .config import ModelConfig, check_keys, read_json
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
+from .devices import process_group, resolve_device
 from .errors import Terminated, TrainingStopped, VimssError, one_line
 from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
+from .losses import mask_loss, si_sdr_loss, waveform_loss
 from .metrics import is_silent, si_sdr
 from .spectral import istft, stft
 from .unet import ConditionedUNet
@@ -217,20 +217,6 @@ def _visual_lookup(
     return VisualLookup(files, model.config.visual_frames)
 
 
-def mask_loss(masks: torch.Tensor, sources_spec: torch.Tensor, mix_mag: torch.Tensor, binary: bool) -> torch.Tensor:
-    """Mixture-magnitude-weighted L2 on ideal ratio masks, or BCE on ideal binary masks.
-
-    masks (B, K, F, T) in [0, 1]; sources_spec (B, K, F, T) source magnitudes; mix_mag (B, F, T).
-    """
-    weight = (mix_mag / mix_mag.mean(dim=(-2, -1), keepdim=True).clamp_min(1e-8)).unsqueeze(1)
-    total = sources_spec.sum(1, keepdim=True)
-    if binary:
-        target = ((sources_spec == sources_spec.amax(1, keepdim=True)) & (sources_spec > 0)).to(masks.dtype)
-        return F.binary_cross_entropy(masks.clamp(1e-6, 1 - 1e-6), target, weight.expand_as(masks))
-    target = sources_spec / total.clamp_min(1e-8)
-    return (weight * (masks - target) ** 2).mean()
-
-
 @dataclass
 class Validation:
     loss: float
@@ -247,32 +233,6 @@ class TrainState:
     """Validations since the validation loss last improved (for the curriculum)."""
     best_loss: float = math.inf
     seconds: float = 0.0
-
-
-@contextlib.contextmanager
-def _process_group() -> Iterator[tuple[int, int, int]]:
-    """(rank, world size, local rank), in the process group under torchrun.
-
-    A rank that finishes waits for the others (rank 0 may still be saving), and the group
-    is torn down before the process exits: a process that exits with a gloo group open
-    can abort ("terminate called without an active exception", pytorch/pytorch#190489).
-    After an error it is left to torchrun, which stops the other ranks: tearing it down
-    while they wait in a collective could hang (pytorch/torchtitan#1342).
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    joined = world > 1 and not dist.is_initialized()
-    if joined:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    yield int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
-    if world > 1:
-        dist.barrier()
-    if joined:
-        dist.destroy_process_group()
-
-
-def waveform_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
-    """The Wave-U-Net's: squared error summed over the (B, K, T) sources, averaged over samples."""
-    return (estimates - sources).pow(2).sum(1).mean()
 
 
 def _batch_loss(
@@ -295,8 +255,7 @@ def _batch_loss(
     applied = unet.applied(masks)  # what inference applies
     separated = istft(applied * spec.unsqueeze(1), batch.mix.shape[-1])
     if loss_kind == "si-sdr":
-        present = (batch.labels > 0) & ~is_silent(batch.sources)
-        loss = -si_sdr(batch.sources, separated)[present].mean().float()
+        loss = si_sdr_loss(separated, batch.sources, batch.labels)
     else:
         loss = mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary")
     return loss, separated if estimates else None, batch
@@ -355,7 +314,7 @@ def train(
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> Validation:
     """Train until `config.steps`; returns the last validation. See the module docstring."""
-    with _process_group() as (rank, world, local_rank):
+    with process_group() as (rank, world, local_rank):
         dev = resolve_device(device, local_rank)
         run_dir = Path(run_dir)
         latest = run_dir / "latest"
