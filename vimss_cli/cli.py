@@ -684,28 +684,16 @@ def train(
 ) -> None:
     """Train a model on mix-and-separate mixtures (torchrun for several GPUs or nodes)."""
     with user_errors():
-        from dataclasses import replace
-
-        from .train import TrainConfig, with_overrides
+        from .train import run_config
         from .train import train as run_training
 
-        if resume and config is None and (out / "train_config.json").is_file():
-            config = out / "train_config.json"
-        base = TrainConfig.load(config) if config else TrainConfig()
-        if init is not None:
-            from .checkpoints import load_model
-
-            base = replace(base, init=init, model=base.model if config else load_model(init).model.config)
-        model_config = base.model
-        if conditioning is not None:
-            model_config = replace(
-                model_config, conditioning=conditioning, context="none" if conditioning == "none" else "labels"
-            )
-        if mask is not None:
-            model_config = replace(model_config, mask=mask)
-        settings = with_overrides(
-            base,
-            model=model_config,
+        settings = run_config(
+            config,
+            out,
+            resume=resume,
+            init=init,
+            conditioning=conditioning,
+            mask=mask,
             steps=steps,
             batch_size=batch_size,
             lr=lr,

@@ -589,6 +589,27 @@ def _append_log(path: Path, state: TrainState, batch: int, train_loss: float, re
         )
 
 
-def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
-    """The config with the given fields replaced (None means keep)."""
-    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+def run_config(
+    config: Path | None,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    init: str | None = None,
+    conditioning: str | None = None,
+    mask: str | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """What `vimss train`'s options ask for: the --config file (a resumed run's own
+    train_config.json when none is given), else the defaults; --init's model config
+    unless the file gives one; then the options given (None keeps the file's value)."""
+    if resume and config is None and (run_dir / "train_config.json").is_file():
+        config = run_dir / "train_config.json"
+    base = TrainConfig.load(config) if config else TrainConfig()
+    if init is not None:
+        base = replace(base, init=init, model=base.model if config else load_model(init).model.config)
+    model = base.model
+    if conditioning is not None:
+        model = replace(model, conditioning=conditioning, context="none" if conditioning == "none" else "labels")
+    if mask is not None:
+        model = replace(model, mask=mask)
+    return replace(base, model=model, **{k: v for k, v in overrides.items() if v is not None})
