@@ -186,23 +186,19 @@ class Separator:
 
         pending: list[torch.Tensor] = []  # input from fade.start on, not yet joined
         total = 0  # input frames received
-        next_start = 0  # first frame of the next segment to queue
-        queue: list[tuple[int, int]] = []  # (start, length) of segments not yet separated
+        schedule = _SegmentSchedule(seg, step)
+        queue = schedule.queue
         for block in _then_none(blocks):
             ended = block is None
             if block is not None and block.shape[-1]:
                 pending.append(torch.as_tensor(block, dtype=torch.float32))
                 total += block.shape[-1]
-            while next_start + seg <= total:
-                queue.append((next_start, seg))
-                next_start += step
             if ended:
                 if total == 0:
                     raise VimssError("the input holds no audio samples")
-                last_end = next_start - step + seg if next_start else 0
-                if last_end < total:
-                    queue.append((next_start, total - next_start))  # a last, shorter segment
-                next_start = total
+                schedule.end(total)
+            else:
+                schedule.arrived(total)
             if len(queue) < self.batch_size and not (ended and fade.start < total):
                 continue
             buffer = torch.cat(pending, dim=-1)
@@ -222,6 +218,7 @@ class Separator:
                 ):
                     fade.add(start, stems[..., :n])
             queue.clear()
+            next_start = schedule.next_start
             done = next_start - fade.start
             out = fade.pop(next_start)
             if self.residual:
@@ -374,6 +371,32 @@ class _CrossFade:
         self.sum, self.weight = self.sum[..., n:], self.weight[n:]
         self.start = upto
         return out
+
+
+class _SegmentSchedule:
+    """Which segments of a growing input are ready to separate, as (start, length) in
+    `queue`: a full segment every `step` frames once its input has arrived, and at the
+    end one shorter segment for what the full ones do not reach. Output is final up to
+    `next_start` (the next segment's start: the cross-fades before it are complete)."""
+
+    def __init__(self, segment: int, step: int) -> None:
+        self.segment, self.step = segment, step
+        self.next_start = 0
+        self.queue: list[tuple[int, int]] = []
+
+    def arrived(self, total: int) -> None:
+        """`total` input frames have arrived."""
+        while self.next_start + self.segment <= total:
+            self.queue.append((self.next_start, self.segment))
+            self.next_start += self.step
+
+    def end(self, total: int) -> None:
+        """The input ended after `total` frames."""
+        self.arrived(total)
+        last_end = self.next_start - self.step + self.segment if self.next_start else 0
+        if last_end < total:
+            self.queue.append((self.next_start, total - self.next_start))  # a last, shorter segment
+        self.next_start = total
 
 
 def _then_none(blocks: Iterable[torch.Tensor | np.ndarray]) -> Iterator[torch.Tensor | np.ndarray | None]:
