@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the commands import what they run when they run
     import torch
 
     from .evaluation import PieceAudio
+    from .instruments import LineUp
 
 
 class VimssCommand(TyperCommand):
@@ -195,6 +196,23 @@ def _quiet_hub_logs() -> None:
     hf_logging.set_verbosity_error()
 
 
+def _stems_to_write(chosen: LineUp, stems: str | None, two_stems: str | None) -> tuple[list[str] | None, str | None]:
+    """--stems as stem names (None: all) and --two-stems as an instrument; one instrument
+    named alone is separated as --two-stems (else the whole mix would go into it)."""
+    from .instruments import parse_instruments
+
+    picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
+    written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
+    alone = parse_instruments(two_stems)[0].abbr if two_stems else None
+    if alone is None and len(chosen) == 1 and stems is None:
+        alone = chosen.abbrs[0]
+        warn(
+            f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
+            f"written, as --two-stems {alone}; name every instrument that plays for a stem each"
+        )
+    return written, alone
+
+
 def _set_total(progress: Progress, task: TaskID, total: int) -> None:
     progress.update(task, total=total)
 
@@ -292,7 +310,7 @@ def separate(
         from .checkpoints import load_model
         from .detector import load_detector
         from .devices import move_to_device
-        from .instruments import LineUp, parse_instruments
+        from .instruments import LineUp
         from .players import parse_boxes
         from .separator import Separator, separate_file
         from .video import has_video
@@ -302,15 +320,7 @@ def separate(
         inputs = _expand_folders(inputs)
         chosen = LineUp.of(instruments)
         check_output_format(fmt.value, bit_depth.value)
-        picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
-        written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
-        alone = parse_instruments(two_stems)[0].abbr if two_stems else None
-        if alone is None and len(chosen) == 1 and stems is None:
-            alone = chosen.abbrs[0]
-            warn(
-                f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
-                f"written, as --two-stems {alone}; name every instrument that plays for a stem each"
-            )
+        written, alone = _stems_to_write(chosen, stems, two_stems)
         loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
         dev = move_to_device(loaded, device.value)
         separator = Separator(
