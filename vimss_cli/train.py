@@ -201,13 +201,11 @@ def _visual_lookup(
     from .detector import load_detector
     from .feature_cache import cache_videos
 
-    assert model.visual is not None, "only visual models cache video features"
+    branch = model.visual
+    assert branch is not None, "only visual models cache video features"
 
     def cached() -> dict[Path, Path]:
-        assert model.visual is not None
-        return cache_videos(
-            model.visual, videos, cache, known=manifest_boxes(dirs), detector=functools.cache(load_detector)
-        )
+        return cache_videos(branch, videos, cache, known=manifest_boxes(dirs), detector=functools.cache(load_detector))
 
     files = cached() if rank == 0 else {}
     if world > 1:
