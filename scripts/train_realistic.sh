@@ -10,7 +10,7 @@
 # CORPUS (default $FOLD$SUFFIX) names data/solos-$CORPUS and data/urmp-$CORPUS; VAL (default the
 # fold's validation folder) lists validation folders; INIT empty trains from scratch; RUN names the
 # run folder (default $FOLD-$ROW). THREADS (default 2) torch threads; two rows side by side on
-# 2 cores: THREADS=1 each.
+# 2 cores: THREADS=1 each. ARGS adds `vimss train` options (e.g. ARGS=--snapshots).
 set -euo pipefail
 VIMSS=${VIMSS:-.venv/bin/vimss}
 DATA=${DATA:-data}
@@ -27,6 +27,8 @@ INIT=${INIT-vimss-labels}
 out="$RUNS/${RUN:-$FOLD-$ROW}"
 args=(--data "$DATA/solos-$CORPUS" --data "$DATA/urmp-$CORPUS" --out "$out" --steps "$STEPS" --workers 1)
 for v in $VAL; do args+=(--val-data "$v"); done
+# shellcheck disable=SC2206 # ARGS is a list of options, split on purpose
+args+=(${ARGS:-})
 if [ -d "$out/latest" ]; then
     $VIMSS train "${args[@]}" --resume
 else

@@ -105,6 +105,31 @@ def test_training_writes_checkpoints_and_a_log_that_separate_can_use(tmp_path, s
     assert sorted(p.name for p in (stems / "run-best" / "rec").iterdir()) == ["vc.wav", "vn.wav"]  # named for its run
 
 
+def test_snapshots_keep_each_validations_weights_for_averaging(tmp_path, solos):
+    train([solos], tmp_path / "run", tiny(steps=6, snapshots=True), workers=0)
+    kept = tmp_path / "run" / "snapshots"
+    assert sorted(int(p.name) for p in kept.iterdir()) == [2, 4, 6]
+    last = load_file(kept / "6" / "model.safetensors")
+    latest = load_file(tmp_path / "run" / "latest" / "model.safetensors")
+    assert all(torch.equal(last[k], latest[k]) for k in latest)
+    key = "encoder.0.conv.weight"
+    assert not torch.equal(load_file(kept / "2" / "model.safetensors")[key], last[key])
+    train([solos], tmp_path / "plain", tiny(steps=2), workers=0)
+    assert not (tmp_path / "plain" / "snapshots").exists()
+    # A resumed run may start keeping snapshots; any change to the trajectory is refused.
+    train([solos], tmp_path / "plain", tiny(steps=4, snapshots=True), resume=True, workers=0)
+    assert [p.name for p in (tmp_path / "plain" / "snapshots").iterdir()] == ["4"]
+    with pytest.raises(VimssError, match=r"different config \(lr, steps\); only snapshots and steps may change"):
+        train([solos], tmp_path / "plain", tiny(steps=6, lr=1e-4, snapshots=True), resume=True, workers=0)
+    script = Path(__file__).parents[1] / "scripts" / "choose_average.py"
+    out = subprocess.run(
+        [sys.executable, script, tmp_path / "run", "--val-data", solos], capture_output=True, text=True, check=True
+    ).stdout
+    assert [line.split()[0] for line in out.splitlines()[:4]] == ["2", "4", "6", "4+6"]
+    chosen = json.loads((tmp_path / "run" / "averaged" / "choice.json").read_text())
+    assert set(chosen) == {"2", "4", "6", "4+6", "2+4+6"} and load_model(str(tmp_path / "run" / "averaged"))
+
+
 def test_resume_continues_exactly_where_the_run_stopped(tmp_path, solos):
     config = tiny(steps=6, noise=0.5, model={"dropout": 0.5})
     train([solos], tmp_path / "whole", config, workers=0)

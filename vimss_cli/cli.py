@@ -681,6 +681,12 @@ def train(
     mask: Annotated[str | None, typer.Option(help="ratio (L2 loss) or binary (BCE loss).")] = None,
     validate_every: Annotated[int | None, typer.Option(help="Steps between validations and checkpoints.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for weights and data.")] = None,
+    snapshots: Annotated[
+        bool | None,
+        typer.Option(
+            "--snapshots/--no-snapshots", help="Keep every validation's weights in snapshots/<step>/ (for averaging)."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from latest/.")] = False,
     init: Annotated[
         str | None,
@@ -709,6 +715,7 @@ def train(
             lr=lr,
             validate_every=validate_every,
             seed=seed,
+            snapshots=snapshots,
         )
         rank = int(os.environ.get("RANK", "0"))
         with _progress(rank == 0 and sys.stderr.isatty()) as progress:

@@ -48,6 +48,8 @@ from .waveunet import centre_crop
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 LOSSES = ("mask", "si-sdr")
+RESUMABLE_CHANGES = {"steps", "snapshots"}
+"""What a resumed run may change: neither touches the weights' trajectory."""
 LOG_FIELDS = ("step", "examples", "train_loss", "val_loss", "val_si_sdr", "val_si_sdri", "lr", "max_sources", "seconds")
 
 
@@ -77,6 +79,9 @@ class TrainConfig:
     plateau_patience: int = 2
     """Validations without improvement before the learning rate is halved."""
     seed: int = 0
+    snapshots: bool = False
+    """Also keep the weights of every validation in `snapshots/<step>/`: the candidates for
+    weight averaging (scripts/average_checkpoints.py), chosen on validation afterwards."""
     init: str = ""
     """Model (folder, bundled name or Hub id) whose weights start the run instead of a
     random initialisation: fine-tuning. Its config must be `model`'s, or differ only in
@@ -300,6 +305,13 @@ def _examples_seed(config: TrainConfig, validation: bool) -> int:
     return config.seed * 2 + (1 if validation else 0)
 
 
+def validation_set(found: Recordings, config: TrainConfig, visual: VisualLookup | None = None) -> TrainingSet:
+    """The run's fixed validation mixtures: the same for every check of a run and for
+    anything that scores its checkpoints afterwards (scripts/choose_average.py)."""
+    seed = _examples_seed(config, True)
+    return training_data(found, config, config.validation_size, seed, config.max_sources, visual)
+
+
 def train(
     data: list[Path],
     run_dir: Path,
@@ -354,9 +366,7 @@ def train(
             if videos
             else None
         )
-        val_set = training_data(
-            val_found, config, config.validation_size, _examples_seed(config, True), config.max_sources, visual
-        )
+        val_set = validation_set(val_found, config, visual)
         net: torch.nn.Module = model
         if world > 1:
             net = torch.nn.parallel.DistributedDataParallel(
@@ -409,6 +419,9 @@ def train(
                 state.seconds = time.monotonic() - started
                 if rank == 0:
                     _save(model, optimizer, scheduler, state, config, run_dir, last, improved)
+                    if config.snapshots:
+                        snapshot = run_dir / "snapshots" / str(state.step)
+                        save_pretrained(model, snapshot, card=_card(config, state, last, f"snapshots/{state.step}"))
                     _append_log(
                         run_dir / "log.csv",
                         state,
@@ -538,8 +551,11 @@ def _load_state(
         json.loads(json.dumps(TrainConfig(**c).to_dict())) for c in (meta["train_config"], config.to_dict())
     )
     changed = sorted(k for k in saved if saved.get(k) != current.get(k))
-    if set(changed) - {"steps"}:
-        raise VimssError(f"--resume with a different config ({', '.join(changed)}); only steps may change")
+    if set(changed) - RESUMABLE_CHANGES:
+        raise VimssError(
+            f"--resume with a different config ({', '.join(changed)}); "
+            f"only {' and '.join(sorted(RESUMABLE_CHANGES))} may change"
+        )
     weights = load_tensors((folder / WEIGHTS_FILE).read_bytes())
     model.load_state_dict(weights)
     tensors = load_tensors((folder / STATE_TENSORS).read_bytes())
