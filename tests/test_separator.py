@@ -1,3 +1,5 @@
+from typing import cast
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -5,7 +7,9 @@ import torch
 from conftest import harmonic_mix, ones_model, tiny_model
 
 from vimss_cli.audio import open_audio
+from vimss_cli.config import ModelConfig
 from vimss_cli.errors import VimssError
+from vimss_cli.family import SeparationModel, build_model
 from vimss_cli.separator import Separator, StftGrid, separate_file
 
 
@@ -199,3 +203,38 @@ def test_a_segment_longer_than_the_input_is_capped_at_its_length(tmp_path):
     assert sf.info(stems["vn"]).frames == 3 * 22050 and separator.segment == 1000.0  # the caller's is untouched
     direct = separate_file(Separator(tiny_model(), wiener_iterations=0, segment=3.0), path, tmp_path / "ref", "vn,vc")
     np.testing.assert_allclose(sf.read(stems["vn"])[0], sf.read(direct["vn"])[0], atol=1e-4)
+
+
+class ShareMasks(torch.nn.Module):
+    """A third architecture, outside the family: each named instrument's mask is one over
+    the number named. It follows separable.MaskingModel and nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = tiny_model().config
+        self.scale = torch.nn.Parameter(torch.ones(()))  # something to move to a device
+
+    frame_multiple = 8
+
+    def forward(self, mag, labels=None, visual=None, sources=None):
+        n = len(sources) if sources is not None else self.config.n_sources
+        return self.scale * torch.full((mag.shape[0], n, *mag.shape[1:]), 1 / n)
+
+    def masks(self, mag, labels=None, visual=None, sources=None):
+        return self.applied(self.forward(mag, labels, visual, sources))
+
+    def applied(self, probabilities):
+        return probabilities
+
+
+def test_a_model_that_follows_the_masking_protocol_separates_without_edits():
+    from vimss_cli.separable import MaskingModel, WaveformModel
+
+    assert isinstance(tiny_model(), MaskingModel) and not isinstance(tiny_model(), WaveformModel)
+    wave = build_model(ModelConfig(architecture="wave-unet", filters=1))
+    assert isinstance(wave, WaveformModel) and not isinstance(wave, MaskingModel)
+    mix = torch.from_numpy(harmonic_mix(44100, 2.0, 2))
+    model = cast(SeparationModel, ShareMasks())
+    stems = Separator(model, wiener_iterations=0, segment=1.0, overlap=0.25).separate(mix, 44100, "vn,va,vc")
+    for stem in stems.values():
+        torch.testing.assert_close(stem, mix / 3, atol=1e-5, rtol=0)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .constants import SAMPLE_RATE
+from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .errors import VimssError
 from .instruments import ABBREVIATIONS
 
@@ -141,6 +141,14 @@ class ModelConfig:
     def depth(self) -> int:
         """Number of encoder (and decoder) blocks; the input frames must divide 2**depth."""
         return len(self.channels)
+
+    @property
+    def example_window(self) -> dict[str, int]:
+        """Samples and rate of one training example: a waveform model's input window
+        (`input_samples` at `sample_rate`), else the masking models' segment."""
+        if self.architecture == "wave-unet":
+            return {"samples": self.input_samples, "rate": self.sample_rate}
+        return {"samples": SEGMENT_SAMPLES, "rate": SAMPLE_RATE}
 
     @property
     def n_sources(self) -> int:

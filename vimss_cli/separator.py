@@ -39,8 +39,9 @@ from .constants import DEFAULT_SEGMENT, HOP, N_FFT, SAMPLE_RATE, WIENER_ITERATIO
 from .errors import VimssError
 from .family import SeparationModel
 from .instruments import INSTRUMENTS, Instrument, LineUp
+from .separable import MaskingModel, WaveformModel
 from .spectral import istft, stft
-from .waveunet import WaveUNet, stream_waveform
+from .waveunet import stream_waveform
 from .wiener import residual_model, wiener
 
 RESIDUAL = "residual"
@@ -177,9 +178,12 @@ class Separator:
         labels = chosen.labels() if self.model.config.uses_labels else None
         if self.model.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on what the players look like: give it a video")
-        if isinstance(self.model, WaveUNet):
-            yield from self._separate_waveform(blocks, sample_rate, sources, labels, on_progress)
+        model = self.model
+        if isinstance(model, WaveformModel):
+            yield from self._separate_waveform(model, blocks, sample_rate, sources, labels, on_progress)
             return
+        if not isinstance(model, MaskingModel):
+            raise TypeError(f"{type(model).__name__} follows neither separable.MaskingModel nor WaveformModel")
         seg = max(1, round(self.segment * sample_rate))
         fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
         step = seg - fade.overlap
@@ -214,7 +218,7 @@ class Separator:
                     else None
                 )
                 for (start, n), stems in zip(
-                    batch, self._separate_chunks(chunks, sample_rate, sources, labels, features).cpu()
+                    batch, self._separate_chunks(model, chunks, sample_rate, sources, labels, features).cpu()
                 ):
                     fade.add(start, stems[..., :n])
             queue.clear()
@@ -231,6 +235,7 @@ class Separator:
     @torch.inference_mode()
     def _separate_chunks(
         self,
+        model: MaskingModel,
         chunks: torch.Tensor,
         sample_rate: int,
         sources: list[int],
@@ -241,13 +246,13 @@ class Separator:
         chunks = chunks.to(self.device)
         length = chunks.shape[-1]
         mono = to_model_input(chunks, sample_rate, SAMPLE_RATE)
-        multiple = self.model.frame_multiple
+        multiple = model.frame_multiple
         frames = math.ceil(math.ceil((mono.shape[-1] + 1) / HOP) / multiple) * multiple
         mono = F.pad(mono, (0, frames * HOP - 1 - mono.shape[-1]))
         mag = stft(mono).abs()
         labels = None if labels is None else labels.to(self.device).expand(len(chunks), -1)
         features = None if features is None else features.to(self.device)
-        masks = self.model.masks(mag, labels, features, sources)  # only the asked instruments' masks
+        masks = model.masks(mag, labels, features, sources)  # only the asked instruments' masks
 
         grid = StftGrid.for_rate(sample_rate)
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
@@ -287,6 +292,7 @@ class Separator:
 
     def _separate_waveform(
         self,
+        model: WaveformModel,
         blocks: Iterable[torch.Tensor | np.ndarray],
         sample_rate: int,
         sources: list[int],
@@ -296,7 +302,7 @@ class Separator:
         """Time-domain models: each channel on its own at the model's rate (no masks, so
         no Wiener filter), streamed through resampling, windows and resampling back, so
         neither the input nor the stems are ever held whole."""
-        rate = self.model.config.sample_rate
+        rate = model.config.sample_rate
         mixture: list[torch.Tensor] = []  # input not yet matched by stems, for the residual
         total = 0
 
@@ -311,7 +317,7 @@ class Separator:
 
         at_rate = resample_stream(arriving(), sample_rate, rate)
         window = round(self.segment * rate)
-        stems = stream_waveform(self.model, at_rate, labels, sources, window=window, batch_size=self.batch_size)
+        stems = stream_waveform(model, at_rate, labels, sources, window=window, batch_size=self.batch_size)
         done = 0
         for out in resample_stream(stems, rate, sample_rate):
             out = out[..., : total - done].cpu()  # resampling back may give a sample or two more

@@ -32,7 +32,6 @@ from safetensors.torch import save as save_tensors
 
 from .checkpoints import WEIGHTS_FILE, load_model, model_card, save_pretrained
 from .config import ModelConfig, check_keys, read_json
-from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
 from .devices import process_group, resolve_device
 from .errors import Terminated, TrainingStopped, VimssError, one_line
@@ -40,8 +39,8 @@ from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
 from .losses import mask_loss, si_sdr_loss, waveform_loss
 from .metrics import is_silent, si_sdr
+from .separable import MaskingModel, WaveformModel
 from .spectral import istft, stft
-from .unet import ConditionedUNet
 from .urmp import Piece, urmp_pieces
 from .waveunet import centre_crop
 
@@ -143,13 +142,6 @@ def find_recordings(dirs: list[Path]) -> Recordings:
     return Recordings(solos, pieces)
 
 
-def example_window(model: ModelConfig) -> dict[str, int]:
-    """Samples and rate of a training example: the U-Nets' segment, or the Wave-U-Net's input window."""
-    if model.architecture == "wave-unet":
-        return {"samples": model.input_samples, "rate": model.sample_rate}
-    return {"samples": SEGMENT_SAMPLES, "rate": SAMPLE_RATE}
-
-
 TrainingSet = MixAndSeparate | PieceSegments | Blend
 
 
@@ -158,7 +150,7 @@ def training_data(
 ) -> TrainingSet:
     """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces."""
     solos, pieces = found.solos, found.pieces
-    window = example_window(config.model)
+    window = config.model.example_window
     parts: list[MixAndSeparate | PieceSegments] = []
     weights = []
     if solos:
@@ -242,21 +234,21 @@ def _batch_loss(
     net: torch.nn.Module, batch: Example, config: ModelConfig, *, estimates: bool = False, loss_kind: str = "mask"
 ) -> tuple[torch.Tensor, torch.Tensor | None, Example]:
     """The loss of a batch, the source estimates if asked, and the batch they are
-    scored against: a Wave-U-Net's output is the centre of its input window."""
+    scored against: a waveform model's output is the centre of its input window."""
     labels = batch.labels if config.uses_labels else None
-    if config.architecture == "wave-unet":
+    model = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
+    if isinstance(model, WaveformModel):
         out = net(batch.mix, labels)
         n = out.shape[-1]
         scored = batch._replace(mix=centre_crop(batch.mix, n), sources=centre_crop(batch.sources, n))
         return waveform_loss(out, scored.sources), out, scored
+    if not isinstance(model, MaskingModel):
+        raise TypeError(f"{type(model).__name__} follows neither separable.MaskingModel nor WaveformModel")
     spec = stft(batch.mix)
     masks = net(spec.abs(), labels, batch.visual if config.uses_visual else None)
     if loss_kind == "mask" and not estimates:
         return mask_loss(masks, stft(batch.sources).abs(), spec.abs(), config.mask == "binary"), None, batch
-    unet = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
-    assert isinstance(unet, ConditionedUNet), "only Wave-U-Nets output waveforms"
-    applied = unet.applied(masks)  # what inference applies
-    separated = istft(applied * spec.unsqueeze(1), batch.mix.shape[-1])
+    separated = istft(model.applied(masks) * spec.unsqueeze(1), batch.mix.shape[-1])  # what inference applies
     if loss_kind == "si-sdr":
         loss = si_sdr_loss(separated, batch.sources, batch.labels)
     else:

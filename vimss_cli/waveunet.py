@@ -22,6 +22,7 @@ from torch import nn
 from .conditioning import FiLM, concat_context, multiply_masks
 from .config import ModelConfig, output_samples
 from .errors import VimssError
+from .separable import WaveformModel
 
 
 def centre_crop(x: torch.Tensor, length: int) -> torch.Tensor:
@@ -117,7 +118,7 @@ def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def stream_waveform(
-    model: WaveUNet,
+    model: WaveformModel,
     blocks: Iterable[torch.Tensor],
     labels: torch.Tensor | None,
     sources: list[int],
@@ -139,7 +140,6 @@ def stream_waveform(
     stride = outputs // period * period  # the window's last outputs % period samples are dropped
     context = (inputs - outputs) // 2
     held_back = context + outputs + 1  # more than the end's reflection reads
-    labels = None if labels is None else labels.to(next(model.parameters()).device)
 
     def run(padded: torch.Tensor, count: int) -> torch.Tensor:
         """The stems of `count` windows from the start of the padded signal."""
@@ -149,7 +149,7 @@ def stream_waveform(
         for first in range(0, len(starts), batch_size):
             batch = starts[first : first + batch_size]
             x = torch.stack([padded[c, s : s + inputs] for c, s in batch])
-            y = model.forward_window(x, None if labels is None else labels.expand(len(batch), -1))
+            y = model.forward_window(x, None if labels is None else labels.to(x.device).expand(len(batch), -1))
             for (c, s), estimates in zip(batch, y):
                 result[:, c, s : s + stride] = estimates[sources, :stride]
         return result
