@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # the commands import what they run when they run
 
     from .evaluation import PieceAudio
     from .instruments import LineUp
+    from .players import Box, Detector
+    from .separator import Separator
+    from .visual import VisualContext
 
 
 class VimssCommand(TyperCommand):
@@ -234,6 +237,61 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
+@dataclass
+class _SeparateJob:
+    """What every input of one `vimss separate` shares, and how one input is separated."""
+
+    separator: Separator
+    chosen: LineUp
+    visual_model: VisualContext | None
+    visual_frames: int
+    find_detector: Callable[[], Detector]
+    boxes: list[Box] | None
+    layout: str
+    save_boxes: Path | None
+    writing: dict[str, Any]
+    """separate_file's output options: format, bit depth, clip mode, stems, two-stems, own folder."""
+
+    def separate(self, path: Path, out_dir: Path, stem_name: str, progress: Progress) -> dict[str, Path]:
+        from .audio import open_audio
+        from .separator import separate_file
+        from .video import has_video
+        from .video_features import video_source
+
+        task = progress.add_task(path.name, total=None)
+        with open_audio(path):  # "has no audio stream" comes before any detection
+            pass
+        if self.boxes is not None and not has_video(path):
+            raise VimssError(f"--boxes needs a video, and {path} has no pictures")
+        visual = None
+        if self.visual_model is not None or self.save_boxes is not None:
+            visual = video_source(
+                self.visual_model,
+                path,
+                self.chosen.abbrs,
+                self.separator.segment,
+                self.visual_frames,
+                detector=self.find_detector,
+                boxes=self.boxes,
+                strips_fallback=True,
+                layout=self.layout,
+                on_warning=warn,
+                save_boxes=self.save_boxes,
+            )
+        return separate_file(
+            self.separator,
+            path,
+            out_dir,
+            self.chosen,
+            on_start=functools.partial(_set_total, progress, task),
+            on_progress=functools.partial(_set_completed, progress, task),
+            visual=visual,
+            on_warning=warn,
+            filename=stem_name,
+            **self.writing,
+        )
+
+
 @command()
 def separate(
     inputs: Annotated[
@@ -306,15 +364,14 @@ def separate(
     with user_errors(as_json):
         import torch
 
-        from .audio import check_output_format, open_audio
+        from .audio import check_output_format
         from .checkpoints import load_model
         from .detector import load_detector
         from .devices import move_to_device
         from .instruments import LineUp
         from .players import parse_boxes
-        from .separator import Separator, separate_file
+        from .separator import Separator
         from .video import has_video
-        from .video_features import video_source
 
         _quiet_hub_logs()
         inputs = _expand_folders(inputs)
@@ -333,54 +390,31 @@ def separate(
             residual=residual,
         )
         summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
-        fixed_boxes = parse_boxes(boxes) if boxes is not None else None
-        visual_model = loaded.model.visual
-        find_detector = functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle))
+        job = _SeparateJob(
+            separator,
+            chosen,
+            visual_model=loaded.model.visual,
+            visual_frames=loaded.model.config.visual_frames,
+            find_detector=functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle)),
+            boxes=parse_boxes(boxes) if boxes is not None else None,
+            layout=layout.value,
+            save_boxes=save_boxes,
+            writing={
+                "fmt": fmt.value,
+                "bit_depth": bit_depth.value,
+                "clip_mode": clip_mode.value,
+                "stems": written,
+                "two_stems": alone,
+                "own_folder": any(f in os.path.dirname(filename) for f in ("{track}", "{trackext}")),
+            },
+        )
         failed = False
         show = not as_json and sys.stderr.isatty()
-        places = _output_places(inputs, out / loaded.name, filename)
-        for path in inputs:
-            out_dir, stem_name = places[path]
+        for path, (out_dir, stem_name) in _output_places(inputs, out / loaded.name, filename).items():
             started = time.perf_counter()
             with _progress(show) as progress:
-                task = progress.add_task(path.name, total=None)
                 try:
-                    with open_audio(path):  # "has no audio stream" comes before any detection
-                        pass
-                    if fixed_boxes is not None and not has_video(path):
-                        raise VimssError(f"--boxes needs a video, and {path} has no pictures")
-                    visual = None
-                    if visual_model is not None or save_boxes is not None:
-                        visual = video_source(
-                            visual_model,
-                            path,
-                            chosen.abbrs,
-                            separator.segment,
-                            loaded.model.config.visual_frames,
-                            detector=find_detector,
-                            boxes=fixed_boxes,
-                            strips_fallback=True,
-                            layout=layout.value,
-                            on_warning=warn,
-                            save_boxes=save_boxes,
-                        )
-                    paths = separate_file(
-                        separator,
-                        path,
-                        out_dir,
-                        chosen,
-                        fmt=fmt.value,
-                        bit_depth=bit_depth.value,
-                        on_start=functools.partial(_set_total, progress, task),
-                        on_progress=functools.partial(_set_completed, progress, task),
-                        visual=visual,
-                        clip_mode=clip_mode.value,
-                        on_warning=warn,
-                        stems=written,
-                        two_stems=alone,
-                        filename=stem_name,
-                        own_folder=any(f in os.path.dirname(filename) for f in ("{track}", "{trackext}")),
-                    )
+                    paths = job.separate(path, out_dir, stem_name, progress)
                 except VimssError as err:
                     failed = True
                     print_error(err)
