@@ -325,25 +325,8 @@ def train(
         val_found = find_recordings(val_data) if val_data else found
         videos = {**videos_of(found), **videos_of(val_found)} if config.model.uses_visual else {}
         if rank == 0:
-            if latest.exists() and not resume:
-                raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-            if resume and not (latest / STATE_JSON).is_file():
-                raise VimssError(f"nothing to resume: {latest} has no training state")
-            try:
-                run_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
-        torch.manual_seed(config.seed)
-        model = build_model(config.model)
-        trunk_given = resume
-        if config.init and not resume:
-            trunk_given = _warm_start(model, load_model(config.init).model, config.init)
-        if config.model.uses_visual:
-            assert model.visual is not None, "build_model gives a visual model its trunk"
-            if not trunk_given and config.model.backbone_weights == "imagenet":
-                model.visual.trunk.load_state_dict(_imagenet_trunk())
-            model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
-        model = model.to(dev)
+            _open_run_folder(run_dir, resume)
+        model = _starting_model(config, resume).to(dev)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.plateau_patience)
         state = TrainState(max_sources=config.min_sources if config.curriculum else config.max_sources)
@@ -370,26 +353,7 @@ def train(
         try:
             while state.step < config.steps:
                 stop = min(config.steps, (state.step // config.validate_every + 1) * config.validate_every)
-                dataset = training_data(
-                    found,
-                    config,
-                    stop * world * config.batch_size,
-                    _examples_seed(config, False),
-                    state.max_sources,
-                    visual,
-                )
-                # Batch b of step s is examples (s * world + rank) * B ... + B - 1: the same on resume.
-                indices = [
-                    (s * world + rank) * config.batch_size + b
-                    for s in range(state.step, stop)
-                    for b in range(config.batch_size)
-                ]
-                loader = torch.utils.data.DataLoader(
-                    torch.utils.data.Subset(dataset, indices),
-                    batch_size=config.batch_size,
-                    num_workers=workers,
-                    shuffle=False,
-                )
+                loader = _steps_loader(found, config, state, stop, rank, world, visual, workers)
                 net.train()
                 losses = []
                 for batch in loader:
@@ -414,14 +378,9 @@ def train(
                     if config.snapshots:
                         snapshot = run_dir / "snapshots" / str(state.step)
                         save_pretrained(model, snapshot, card=_card(config, state, last, f"snapshots/{state.step}"))
-                    _append_log(
-                        run_dir / "log.csv",
-                        state,
-                        config.batch_size * world,
-                        sum(losses) / max(1, len(losses)),
-                        last,
-                        optimizer.param_groups[0]["lr"],
-                    )
+                    mean_loss = sum(losses) / max(1, len(losses))
+                    lr = optimizer.param_groups[0]["lr"]
+                    _append_log(run_dir / "log.csv", state, config.batch_size * world, mean_loss, last, lr)
                 saved = state.step
         except (KeyboardInterrupt, Terminated) as interrupt:
             # Every finished step since the last checkpoint is kept: latest/ is saved where the
@@ -431,6 +390,58 @@ def train(
                 _save(model, optimizer, scheduler, state, config, run_dir, last, improved=False)
             raise TrainingStopped(state.step, run_dir, interrupt) from None
         return last
+
+
+def _open_run_folder(run_dir: Path, resume: bool) -> None:
+    """Refuse to overwrite a run or to resume nothing, then make the folder."""
+    latest = run_dir / "latest"
+    if latest.exists() and not resume:
+        raise VimssError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    if resume and not (latest / STATE_JSON).is_file():
+        raise VimssError(f"nothing to resume: {latest} has no training state")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
+
+
+def _starting_model(config: TrainConfig, resume: bool) -> SeparationModel:
+    """The seeded model, warm-started from `config.init` (not on resume: latest/ has the
+    weights); a visual model's backbone gets ImageNet weights unless they came with it, and is frozen."""
+    torch.manual_seed(config.seed)
+    model = build_model(config.model)
+    trunk_given = resume
+    if config.init and not resume:
+        trunk_given = _warm_start(model, load_model(config.init).model, config.init)
+    if config.model.uses_visual:
+        assert model.visual is not None, "build_model gives a visual model its trunk"
+        if not trunk_given and config.model.backbone_weights == "imagenet":
+            model.visual.trunk.load_state_dict(_imagenet_trunk())
+        model.visual.trunk.requires_grad_(False)  # features are cached: the backbone stays as it starts
+    return model
+
+
+def _steps_loader(
+    found: Recordings,
+    config: TrainConfig,
+    state: TrainState,
+    stop: int,
+    rank: int,
+    world: int,
+    visual: VisualLookup | None,
+    workers: int,
+) -> torch.utils.data.DataLoader:
+    """This process's batches of steps state.step .. stop - 1. Batch b of step s is examples
+    (s * world + rank) * B ... + B - 1, whatever the stops were: the same on resume."""
+    dataset = training_data(
+        found, config, stop * world * config.batch_size, _examples_seed(config, False), state.max_sources, visual
+    )
+    indices = [
+        (s * world + rank) * config.batch_size + b for s in range(state.step, stop) for b in range(config.batch_size)
+    ]
+    return torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size, num_workers=workers, shuffle=False
+    )
 
 
 def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.Tensor:
