@@ -521,20 +521,27 @@ def evaluate(
                 ).replace("NaN", "null")
             )
             return
-        table = Table("method", "SI-SDR", "SD-SDR", "PES", "EPS", "SDR", "SIR", "SAR", title=f"{len(pieces)} pieces")
-        for name in names:
-            cells = [_fmt(summary[name][m]) for m in ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")]
-            table.add_row(name, *cells)
-        out_console.print(table)
-        for title, metrics in comparisons.items():
-            out_console.print(
-                f"{title}: "
-                + ", ".join(
-                    f"{m} {v['mean_difference']:+.2f} dB (p={v['p_value']:.3g})" for m, v in metrics.items() if v["n"]
-                ),
-                highlight=False,
-            )
-        out_console.print(f"wrote {', '.join(str(f) for f in files)}", highlight=False)
+        _print_evaluation(names, summary, comparisons, files, len(pieces))
+
+
+def _print_evaluation(
+    names: list[str],
+    summary: dict[str, dict[str, dict[str, float]]],
+    comparisons: dict[str, dict[str, dict[str, float]]],
+    files: list[Path],
+    pieces: int,
+) -> None:
+    """`vimss evaluate`'s table (every method's mean metrics), the paired comparisons and the files written."""
+    table = Table("method", "SI-SDR", "SD-SDR", "PES", "EPS", "SDR", "SIR", "SAR", title=f"{pieces} pieces")
+    for name in names:
+        table.add_row(name, *(_fmt(summary[name][m]) for m in ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")))
+    out_console.print(table)
+    for title, compared in comparisons.items():
+        differences = (
+            f"{m} {v['mean_difference']:+.2f} dB (p={v['p_value']:.3g})" for m, v in compared.items() if v["n"]
+        )
+        out_console.print(f"{title}: " + ", ".join(differences), highlight=False)
+    out_console.print(f"wrote {', '.join(str(f) for f in files)}", highlight=False)
 
 
 def _expand_folders(inputs: list[Path]) -> list[Path]:
