@@ -17,7 +17,9 @@ the input mix; the improvement columns are the mean paired difference to the mix
 same sources, overall and for vn / va / vc.
 
     .venv/bin/python benchmarks/quality.py [--set old --set musescore ...] [--pieces 40] [--model NAME_OR_FOLDER ...]
-        [--segment 5.944] [--video] [--json FILE]
+        [--ablation] [--segment 5.944] [--video] [--json FILE]
+
+--ablation adds every kept ablation row (`benchmarks/ablation/<row>/`) to the models.
 
 --video renders the sets with a video of the players each (`vimss synth --video`), so visual
 models can be scored beside the audio-only ones; visual models see the players' recorded boxes.
@@ -56,6 +58,8 @@ SETS = {
     "physical": [*COMMON, "--max-parts", "5", "--soundfont", "physical-models", "--realism", "all"],
 }
 INSTRUMENTS = ("vn", "va", "vc")
+ABLATION = Path(__file__).parent / "ablation"
+"""Every ablation row's checkpoint (issue 14), scored with --ablation."""
 
 
 def vimss(*args: str) -> subprocess.CompletedProcess:
@@ -139,6 +143,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", choices=sorted(SETS), help="default: old, musescore and physical")
     parser.add_argument("--pieces", type=int, default=40)
     parser.add_argument("--model", action="append", help="default: every bundled model")
+    parser.add_argument(
+        "--ablation", action="store_true", help="also score every kept ablation row (benchmarks/ablation/<row>/)"
+    )
     parser.add_argument("--segment", type=float, help="score segments of this many seconds instead of whole pieces")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--video", action="store_true", help="render the pieces with videos (for visual models)")
@@ -146,6 +153,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write {set: {method: {column: value}}} here")
     args = parser.parse_args()
     models = args.model or [m["name"] for m in json.loads(vimss("models", "--json").stdout) if m["source"] == "bundled"]
+    if args.ablation:
+        models += sorted(str(row.parent) for row in ABLATION.glob("*/config.json"))
     results = {name: score_set(name, models, args) for name in args.set or ["old", "musescore", "physical"]}
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
