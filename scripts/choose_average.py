@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from vimss_cli.checkpoints import average_models, model_card, save_pretrained
+from vimss_cli.checkpoints import load_folder, mean_model, model_card, save_pretrained
 from vimss_cli.train import TrainConfig, find_recordings, validate, validation_set
 
 
@@ -30,17 +30,20 @@ def main() -> None:
     config = TrainConfig.load(args.run / "train_config.json")
     snapshots = sorted((args.run / "snapshots").iterdir(), key=lambda p: int(p.name))
     val_set = validation_set(find_recordings(args.val_data), config)
+    weights = {int(p.name): load_folder(p).model for p in snapshots}  # each read once
+    steps = list(weights)
     # Candidates: each snapshot alone, and the mean of the last k for every k.
-    candidates = [[p] for p in snapshots] + [snapshots[-k:] for k in range(2, len(snapshots) + 1)]
+    candidates = [(s,) for s in steps] + [tuple(steps[-k:]) for k in range(2, len(steps) + 1)]
     scores: dict[tuple[int, ...], float] = {}
     for chosen in candidates:
-        steps = tuple(int(p.name) for p in chosen)
         with torch.no_grad():
-            scores[steps] = validate(average_models(chosen), val_set, config, torch.device("cpu")).si_sdri
-        print(f"{'+'.join(map(str, steps)):>40}  {scores[steps]:+.3f} dB", flush=True)
+            scores[chosen] = validate(
+                mean_model([weights[s] for s in chosen]), val_set, config, torch.device("cpu")
+            ).si_sdri
+        print(f"{'+'.join(map(str, chosen)):>40}  {scores[chosen]:+.3f} dB", flush=True)
     best = max(scores, key=lambda s: scores[s])
     out = args.out or args.run / "averaged"
-    model = average_models([args.run / "snapshots" / str(s) for s in best])
+    model = mean_model([weights[s] for s in best])
     details = (
         f"The mean of the weights at steps {', '.join(map(str, best))} of `{args.run}`, chosen among every "
         f"snapshot and every mean of the last k snapshots on the run's validation mixtures: SI-SDR "

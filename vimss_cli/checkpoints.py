@@ -170,7 +170,12 @@ def looks_like_path(spec: str) -> bool:
 def average_models(folders: list[Path]) -> SeparationModel:
     """The element-wise mean of checkpoints of one config (weight averaging, as in SWA):
     checkpoints along one run's late trajectory average into a better model than each."""
-    models = [load_folder(Path(f)).model for f in folders]
+    return mean_model([load_folder(Path(f)).model for f in folders])
+
+
+def mean_model(models: list[SeparationModel]) -> SeparationModel:
+    """A new model holding the element-wise mean of `models`' weights (one config), which
+    are left as they are: loaded once, they can be averaged in many combinations."""
     if not models:
         raise VimssError("nothing to average")
     if any(m.config != models[0].config for m in models[1:]):
@@ -180,8 +185,9 @@ def average_models(folders: list[Path]) -> SeparationModel:
         k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
         for k, v in states[0].items()
     }
-    models[0].load_state_dict(mean)
-    return models[0]
+    model = build_model(models[0].config)
+    model.load_state_dict(mean)
+    return model.eval()
 
 
 def load_hub(spec: str) -> LoadedModel:

@@ -72,3 +72,10 @@ class WaveformModel(Protocol):
     def forward_window(self, mix: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Any window length the layers allow (inference computes long windows at once)."""
         ...
+
+
+def separable(model: object) -> MaskingModel | WaveformModel:
+    """`model` as the protocol it follows; one that follows neither is a programming error."""
+    if isinstance(model, WaveformModel | MaskingModel):
+        return model
+    raise TypeError(f"{type(model).__name__} follows neither separable.MaskingModel nor WaveformModel")

@@ -39,7 +39,7 @@ from .constants import DEFAULT_SEGMENT, HOP, N_FFT, SAMPLE_RATE, WIENER_ITERATIO
 from .errors import VimssError
 from .family import SeparationModel
 from .instruments import INSTRUMENTS, Instrument, LineUp
-from .separable import MaskingModel, WaveformModel
+from .separable import MaskingModel, WaveformModel, separable
 from .spectral import istft, stft
 from .waveunet import stream_waveform
 from .wiener import residual_model, wiener
@@ -178,12 +178,10 @@ class Separator:
         labels = chosen.labels() if self.model.config.uses_labels else None
         if self.model.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on what the players look like: give it a video")
-        model = self.model
+        model = separable(self.model)
         if isinstance(model, WaveformModel):
             yield from self._separate_waveform(model, blocks, sample_rate, sources, labels, on_progress)
             return
-        if not isinstance(model, MaskingModel):
-            raise TypeError(f"{type(model).__name__} follows neither separable.MaskingModel nor WaveformModel")
         seg = max(1, round(self.segment * sample_rate))
         fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
         step = seg - fade.overlap

@@ -39,7 +39,7 @@ from .family import SeparationModel, build_model
 from .instruments import INSTRUMENTS
 from .losses import mask_loss, si_sdr_loss, waveform_loss
 from .metrics import is_silent, si_sdr
-from .separable import MaskingModel, WaveformModel
+from .separable import WaveformModel, separable
 from .spectral import istft, stft
 from .urmp import Piece, urmp_pieces
 from .waveunet import centre_crop
@@ -80,7 +80,7 @@ class TrainConfig:
     seed: int = 0
     snapshots: bool = False
     """Also keep the weights of every validation in `snapshots/<step>/`: the candidates for
-    weight averaging (scripts/average_checkpoints.py), chosen on validation afterwards."""
+    weight averaging, chosen on validation afterwards (scripts/choose_average.py)."""
     init: str = ""
     """Model (folder, bundled name or Hub id) whose weights start the run instead of a
     random initialisation: fine-tuning. Its config must be `model`'s, or differ only in
@@ -236,14 +236,12 @@ def _batch_loss(
     """The loss of a batch, the source estimates if asked, and the batch they are
     scored against: a waveform model's output is the centre of its input window."""
     labels = batch.labels if config.uses_labels else None
-    model = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
+    model = separable(net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net)
     if isinstance(model, WaveformModel):
         out = net(batch.mix, labels)
         n = out.shape[-1]
         scored = batch._replace(mix=centre_crop(batch.mix, n), sources=centre_crop(batch.sources, n))
         return waveform_loss(out, scored.sources), out, scored
-    if not isinstance(model, MaskingModel):
-        raise TypeError(f"{type(model).__name__} follows neither separable.MaskingModel nor WaveformModel")
     spec = stft(batch.mix)
     masks = net(spec.abs(), labels, batch.visual if config.uses_visual else None)
     if loss_kind == "mask" and not estimates:

@@ -144,12 +144,13 @@ def stream_waveform(
     def run(padded: torch.Tensor, count: int) -> torch.Tensor:
         """The stems of `count` windows from the start of the padded signal."""
         channels = padded.shape[0]
+        on_device = None if labels is None else labels.to(padded.device)
         starts = [(c, k * stride) for k in range(count) for c in range(channels)]
         result = torch.empty(len(sources), channels, count * stride, device=padded.device)
         for first in range(0, len(starts), batch_size):
             batch = starts[first : first + batch_size]
             x = torch.stack([padded[c, s : s + inputs] for c, s in batch])
-            y = model.forward_window(x, None if labels is None else labels.to(x.device).expand(len(batch), -1))
+            y = model.forward_window(x, None if on_device is None else on_device.expand(len(batch), -1))
             for (c, s), estimates in zip(batch, y):
                 result[:, c, s : s + stride] = estimates[sources, :stride]
         return result
