@@ -23,6 +23,17 @@ def test_masks_of_ones_return_the_mixture(sr, channels):
         torch.testing.assert_close(stem, mix, atol=1e-5, rtol=0)
 
 
+def test_the_named_share_is_reported_once_after_the_input_ends():
+    mix = torch.from_numpy(harmonic_mix(22050, 4.0, 1))
+    shares: list[float] = []
+    sep = Separator(ones_model(), wiener_iterations=0, segment=1.5, overlap=0.3)
+    out = list(sep.stream(np.array_split(mix.numpy(), 5, axis=1), 22050, "vn,vc", on_named_share=shares.append))
+    assert len(out) > 1 and shares == [pytest.approx(1.0)]  # masks of ones claim all of it
+    half: list[float] = []
+    list(Separator(tiny_model(), wiener_iterations=0).stream([mix], 22050, "vn", on_named_share=half.append))
+    assert len(half) == 1 and 0 < half[0] < 1
+
+
 def test_wiener_with_one_source_returns_the_mixture():
     mix = torch.from_numpy(harmonic_mix(44100, 3.0, 2))
     stems = Separator(tiny_model(), wiener_iterations=2, segment=1.5, overlap=0.3).separate(mix, 44100, "vn")

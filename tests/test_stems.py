@@ -64,3 +64,13 @@ def test_opus_and_aac_inputs_folders_and_mp3_output(tmp_path, model_dir):
     assert info.samplerate == 48000 and info.channels == 2 and abs(info.frames - 2 * 48000) < 48000 * 0.05
     (tmp_path / "empty").mkdir()
     assert_one_line_error(vimss("separate", tmp_path / "empty", "-i", "vn,vc", "-m", model_dir), "holds no audio")
+
+
+def test_instruments_that_do_not_play_are_named_with_a_warning(tmp_path):
+    result = vimss("separate", DUET, "-i", "ob,hn", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "the named instruments (ob,hn) claim only" in result.stderr and "--residual" in result.stderr
+    right = vimss("separate", DUET, "-i", "vn,vc", "-o", tmp_path)
+    assert right.exit_code == 0 and "claim only" not in right.stderr
+    kept_apart = vimss("separate", DUET, "-i", "ob,hn", "--residual", "-o", tmp_path)
+    assert kept_apart.exit_code == 0 and "claim only" not in kept_apart.stderr
