@@ -141,8 +141,11 @@ def test_the_bundled_default_separates_with_no_network(tmp_path):
         str(tmp_path / "sep"),
         "--json",
     ]
+    # ultralytics' first run (no settings file yet) says nothing about its own `yolo` command
+    env["YOLO_CONFIG_DIR"] = str(tmp_path / "ultralytics")
     run = subprocess.run(video, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
+    assert (tmp_path / "ultralytics" / "Ultralytics" / "settings.json").is_file() and "yolo settings" not in run.stderr
     assert json.loads(run.stdout)["model"] == "vimss-visual"
     stems = [sf.read(tmp_path / "sep" / "vimss-visual" / "quartet" / f"{i}.wav")[0] for i in ("vn", "va", "vc")]
     assert all(s.shape == stems[0].shape and np.abs(s).max() > 1e-3 for s in stems)

@@ -49,14 +49,20 @@ def offline_ultralytics() -> Any:
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_root() / "ultralytics"))
     os.environ["YOLO_OFFLINE"] = "1"
+    # Its info lines, the first run's note about `yolo settings` (a command vimss users do
+    # not have) among them, are not for vimss users; its warnings are, once it is imported.
+    os.environ.setdefault("YOLO_VERBOSE", "false")
     import contextlib
+    import logging
 
-    # ultralytics logs (its first-run settings note among them) to the stdout it finds at
-    # import: send that to stderr, so `--json` output stays the only thing on stdout.
+    # ultralytics logs to the stdout it finds at import: send that to stderr, so `--json`
+    # output stays the only thing on stdout.
     with contextlib.redirect_stdout(sys.stderr):
         import ultralytics
-        from ultralytics.utils import SETTINGS
+        from ultralytics.utils import LOGGER, SETTINGS
 
+    for log in (LOGGER, *LOGGER.handlers):
+        log.setLevel(min(log.level, logging.WARNING))
     if SETTINGS.get("sync"):
         SETTINGS.update(sync=False)
     return ultralytics
