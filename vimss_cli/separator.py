@@ -196,7 +196,7 @@ class Separator:
         fade = _CrossFade(seg, min(round(self.overlap * sample_rate), seg // 2))
         step = seg - fade.overlap
 
-        claimed = _ClaimedEnergy()
+        claimed = _ClaimedEnergy() if on_named_share is not None else None
         pending: list[torch.Tensor] = []  # input from fade.start on, not yet joined
         total = 0  # input frames received
         schedule = _SegmentSchedule(seg, step)
@@ -240,7 +240,7 @@ class Separator:
             if on_progress is not None:
                 on_progress(fade.start)
             yield out
-        if on_named_share is not None:
+        if on_named_share is not None and claimed is not None:
             on_named_share(claimed.share)
 
     @torch.inference_mode()
@@ -252,7 +252,7 @@ class Separator:
         sources: list[int],
         labels: torch.Tensor | None,
         features: torch.Tensor | None,
-        claimed: _ClaimedEnergy,
+        claimed: _ClaimedEnergy | None,
     ) -> torch.Tensor:
         """(B, channels, n) segments -> (B, stems, channels, n) stems."""
         chunks = chunks.to(self.device)
@@ -265,7 +265,8 @@ class Separator:
         labels = None if labels is None else labels.to(self.device).expand(len(chunks), -1)
         features = None if features is None else features.to(self.device)
         masks = model.masks(mag, labels, features, sources)  # only the asked instruments' masks
-        claimed.add(masks, mag)
+        if claimed is not None:
+            claimed.add(masks, mag)
 
         grid = StftGrid.for_rate(sample_rate)
         spec = stft(chunks, grid.n_fft, grid.hop)  # (B, C, bins, frames)
@@ -354,21 +355,23 @@ class Separator:
 
 class _ClaimedEnergy:
     """How much of the input's energy the named instruments' masks claim, summed over
-    segments (overlaps count twice on both sides of the ratio)."""
+    segments (overlaps count twice on both sides of the ratio). The sums stay on the
+    model's device until the end, so a GPU run is not synchronised once per batch."""
 
     def __init__(self) -> None:
-        self.claimed = 0.0
-        self.energy = 0.0
+        self.claimed: torch.Tensor | float = 0.0
+        self.energy: torch.Tensor | float = 0.0
 
     def add(self, masks: torch.Tensor, mag: torch.Tensor) -> None:
         """(B, S, bins, frames) masks of (B, bins, frames) magnitudes."""
         power = mag.square()
-        self.claimed += float((masks.sum(1).clamp(max=1) * power).sum())
-        self.energy += float(power.sum())
+        self.claimed = self.claimed + (masks.sum(1).clamp(max=1) * power).sum()
+        self.energy = self.energy + power.sum()
 
     @property
     def share(self) -> float:
-        return self.claimed / self.energy if self.energy > 0 else 1.0
+        energy = float(self.energy)
+        return float(self.claimed) / energy if energy > 0 else 1.0
 
 
 class _CrossFade:
