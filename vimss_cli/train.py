@@ -32,6 +32,7 @@ from safetensors.torch import save as save_tensors
 
 from .checkpoints import WEIGHTS_FILE, load_model, model_card, save_pretrained
 from .config import ModelConfig, check_keys, read_json
+from .constants import N_BINS, SAMPLE_RATE
 from .data import Blend, Example, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
 from .devices import process_group, resolve_device
 from .errors import Terminated, TrainingStopped, VimssError, one_line
@@ -67,6 +68,11 @@ class TrainConfig:
     """Start with min_sources and allow one more source whenever validation stalls."""
     noise: float = 0.0
     """Share of mixtures that get white noise at 20-40 dB SNR (not a source: masks must ignore it)."""
+    source_eq_db: float = 0.0
+    """Online timbre augmentation: each present source's spectrum is multiplied by a smooth
+    random curve of up to +-this many dB (knots on a log-frequency axis, a new draw every
+    step) before the mix is summed again, so the envelope a sample set gives an instrument
+    stops being a cue that separates it. 0 turns it off."""
     aligned_share: float = 0.5
     """Share of examples from URMP-layout pieces when both layouts are given."""
     loss: str = "mask"
@@ -96,8 +102,10 @@ class TrainConfig:
         for name in ("steps", "batch_size", "validate_every", "validation_size"):
             if getattr(self, name) < 1:
                 raise VimssError(f"train config: {name} must be at least 1")
-        if not (self.lr > 0 and 0 <= self.noise <= 1 and 0 <= self.aligned_share <= 1):
-            raise VimssError("train config: lr must be positive, noise and aligned_share within [0, 1]")
+        if not (self.lr > 0 and 0 <= self.noise <= 1 and 0 <= self.aligned_share <= 1 and self.source_eq_db >= 0):
+            raise VimssError(
+                "train config: lr must be positive, noise and aligned_share within [0, 1], source_eq_db at least 0"
+            )
         if self.loss not in LOSSES:
             raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 
@@ -356,7 +364,9 @@ def train(
                 losses = []
                 for batch in loader:
                     batch = Example(*(t.to(dev) for t in batch))
-                    batch = batch._replace(mix=_add_noise(batch.mix, config, state.step * world + rank))
+                    position = state.step * world + rank
+                    batch = recolour_sources(batch, config.source_eq_db, config.seed * 1_000_003 + position)
+                    batch = batch._replace(mix=_add_noise(batch.mix, config, position))
                     loss, _, _ = _batch_loss(net, batch, config.model, loss_kind=config.loss)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -453,6 +463,33 @@ def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.T
     power = mix.pow(2).mean(-1, keepdim=True)
     noise = noise * (power / 10 ** (snr_db.unsqueeze(-1) / 10)).sqrt()
     return mix + chosen.unsqueeze(-1) * noise
+
+
+EQ_KNOTS = 8
+"""Knots of `recolour_sources`' curves, evenly spaced in log frequency from EQ_LOWEST_HZ to
+Nyquist: about one per octave, smooth enough to change a timbre's colour, not its notes."""
+EQ_LOWEST_HZ = 40.0
+
+
+def recolour_sources(batch: Example, max_db: float, seed: int) -> Example:
+    """Every present source filtered by its own random smooth curve of up to +-max_db
+    (drawn from `seed`), and the mix summed again from the filtered sources."""
+    if max_db <= 0:
+        return batch
+    gen = torch.Generator().manual_seed(seed)
+    b, k, n = batch.sources.shape
+    present = batch.labels.reshape(-1) > 0
+    knots_db = (2 * torch.rand(int(present.sum()), EQ_KNOTS, generator=gen) - 1) * max_db
+    hz = torch.linspace(0, SAMPLE_RATE / 2, N_BINS).clamp(min=EQ_LOWEST_HZ)
+    place = torch.log(hz / EQ_LOWEST_HZ) / math.log(SAMPLE_RATE / 2 / EQ_LOWEST_HZ) * (EQ_KNOTS - 1)
+    low = place.floor().long().clamp(max=EQ_KNOTS - 2)
+    weight = place - low
+    curve_db = knots_db[:, low] * (1 - weight) + knots_db[:, low + 1] * weight
+    gain = (10 ** (curve_db / 20)).to(batch.sources.device).unsqueeze(-1)
+    sources = batch.sources.reshape(b * k, n).clone()
+    sources[present.to(sources.device)] = istft(stft(sources[present.to(sources.device)]) * gain, n)
+    sources = sources.reshape(b, k, n)
+    return batch._replace(mix=sources.sum(1), sources=sources)
 
 
 @torch.inference_mode()
