@@ -88,7 +88,7 @@ def scale_magnitude(mag: torch.Tensor, mode: str) -> torch.Tensor:
     return (db.clamp_min(DB_FLOOR) - DB_FLOOR) / -DB_FLOOR
 
 
-def _interpolation_matrix(positions: torch.Tensor, size: int) -> torch.Tensor:
+def interpolation_matrix(positions: torch.Tensor, size: int) -> torch.Tensor:
     """(len(positions), size) matrix that linearly interpolates a length-`size` axis."""
     positions = positions.clamp(0, size - 1)
     low = positions.floor().long().clamp(max=size - 2)
@@ -113,10 +113,10 @@ class FrequencyAxis(torch.nn.Module):
         if scale == "log":
             bin_hz = SAMPLE_RATE / N_FFT
             log_hz = torch.logspace(math.log10(bin_hz), math.log10(SAMPLE_RATE / 2), N_BINS, dtype=torch.float64)
-            to_log = _interpolation_matrix(log_hz / bin_hz, N_BINS)
+            to_log = interpolation_matrix(log_hz / bin_hz, N_BINS)
             linear_hz = torch.arange(N_BINS, dtype=torch.float64).clamp_min(1) * bin_hz
             pos = (torch.log(linear_hz) - math.log(bin_hz)) / (math.log(SAMPLE_RATE / 2) - math.log(bin_hz))
-            to_linear = _interpolation_matrix(pos * (N_BINS - 1), N_BINS)
+            to_linear = interpolation_matrix(pos * (N_BINS - 1), N_BINS)
             self.register_buffer("to_log_matrix", to_log.float(), persistent=False)
             self.register_buffer("to_linear_matrix", to_linear.float(), persistent=False)
 

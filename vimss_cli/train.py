@@ -41,7 +41,7 @@ from .instruments import INSTRUMENTS
 from .losses import mask_loss, si_sdr_loss, waveform_loss
 from .metrics import is_silent, si_sdr
 from .separable import WaveformModel, separable
-from .spectral import istft, stft
+from .spectral import interpolation_matrix, istft, stft
 from .urmp import Piece, urmp_pieces
 from .waveunet import centre_crop
 
@@ -364,9 +364,11 @@ def train(
                 losses = []
                 for batch in loader:
                     batch = Example(*(t.to(dev) for t in batch))
-                    position = state.step * world + rank
-                    batch = recolour_sources(batch, config.source_eq_db, config.seed * 1_000_003 + position)
-                    batch = batch._replace(mix=_add_noise(batch.mix, config, position))
+                    # One generator per step and rank for every augmentation, so their draws
+                    # are independent of each other and a resumed run repeats them exactly.
+                    gen = torch.Generator().manual_seed(config.seed * 1_000_003 + state.step * world + rank)
+                    batch = recolour_sources(batch, config.source_eq_db, gen)
+                    batch = batch._replace(mix=_add_noise(batch.mix, config.noise, gen))
                     loss, _, _ = _batch_loss(net, batch, config.model, loss_kind=config.loss)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -452,12 +454,11 @@ def _steps_loader(
     )
 
 
-def _add_noise(mix: torch.Tensor, config: TrainConfig, position: int) -> torch.Tensor:
-    """White noise at 20-40 dB SNR on a `config.noise` share of the batch (seeded by position)."""
-    if config.noise <= 0:
+def _add_noise(mix: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+    """White noise at 20-40 dB SNR on a `share` of the batch (drawn from `gen`)."""
+    if share <= 0:
         return mix
-    gen = torch.Generator().manual_seed(config.seed * 1_000_003 + position)
-    chosen = (torch.rand(mix.shape[0], generator=gen) < config.noise).to(mix.device)
+    chosen = (torch.rand(mix.shape[0], generator=gen) < share).to(mix.device)
     snr_db = (20 + 20 * torch.rand(mix.shape[0], generator=gen)).to(mix.device)
     noise = torch.randn(mix.shape, generator=gen).to(mix.device)
     power = mix.pow(2).mean(-1, keepdim=True)
@@ -471,23 +472,20 @@ Nyquist: about one per octave, smooth enough to change a timbre's colour, not it
 EQ_LOWEST_HZ = 40.0
 
 
-def recolour_sources(batch: Example, max_db: float, seed: int) -> Example:
+def recolour_sources(batch: Example, max_db: float, gen: torch.Generator) -> Example:
     """Every present source filtered by its own random smooth curve of up to +-max_db
-    (drawn from `seed`), and the mix summed again from the filtered sources."""
+    (drawn from `gen`), and the mix summed again from the filtered sources."""
     if max_db <= 0:
         return batch
-    gen = torch.Generator().manual_seed(seed)
     b, k, n = batch.sources.shape
     present = batch.labels.reshape(-1) > 0
     knots_db = (2 * torch.rand(int(present.sum()), EQ_KNOTS, generator=gen) - 1) * max_db
     hz = torch.linspace(0, SAMPLE_RATE / 2, N_BINS).clamp(min=EQ_LOWEST_HZ)
     place = torch.log(hz / EQ_LOWEST_HZ) / math.log(SAMPLE_RATE / 2 / EQ_LOWEST_HZ) * (EQ_KNOTS - 1)
-    low = place.floor().long().clamp(max=EQ_KNOTS - 2)
-    weight = place - low
-    curve_db = knots_db[:, low] * (1 - weight) + knots_db[:, low + 1] * weight
+    curve_db = knots_db @ interpolation_matrix(place, EQ_KNOTS).T
     gain = (10 ** (curve_db / 20)).to(batch.sources.device).unsqueeze(-1)
     sources = batch.sources.reshape(b * k, n).clone()
-    sources[present.to(sources.device)] = istft(stft(sources[present.to(sources.device)]) * gain, n)
+    sources[present] = istft(stft(sources[present]) * gain, n)
     sources = sources.reshape(b, k, n)
     return batch._replace(mix=sources.sum(1), sources=sources)
 
