@@ -64,11 +64,28 @@ def test_film_with_zero_gamma_beta_is_the_identity(conditioning):
     assert not torch.allclose(trained(mag, LABELS), trained(mag, LABELS.flip(0)))
 
 
-def test_label_multiply_silences_absent_instruments():
-    masks = tiny_model(conditioning="label-multiply")(torch.rand(2, 512, 8), LABELS)
+@pytest.mark.parametrize("conditioning", ["label-multiply", "film-encoder-multiply"])
+def test_label_gated_models_silence_absent_instruments(conditioning):
+    masks = tiny_model(conditioning=conditioning)(torch.rand(2, 512, 8), LABELS)
     absent = LABELS == 0
     assert masks[absent].abs().max() == 0
     assert masks[~absent].min() > 0
+
+
+def test_film_encoder_multiply_masks_depend_on_who_else_plays():
+    """label-multiply's violin mask is the same whoever plays beside it; with FiLM in the
+    encoder it changes with the other instruments (and matches film-encoder's, gated)."""
+    mag = torch.rand(1, 512, 8)
+    with_viola, with_cello = torch.zeros(2, 13), torch.zeros(2, 13)
+    with_viola[:, [0, 1]] = 1
+    with_cello[:, [0, 2]] = 1
+    for conditioning, depends in (("label-multiply", False), ("film-encoder-multiply", True)):
+        model = tiny_model(conditioning=conditioning)
+        violin = [model(mag, labels[:1])[0, 0] for labels in (with_viola, with_cello)]
+        assert torch.equal(*violin) is not depends
+    gated, film = tiny_model(conditioning="film-encoder-multiply"), tiny_model(conditioning="film-encoder")
+    film.load_state_dict(gated.state_dict())
+    torch.testing.assert_close(gated(mag, LABELS), film(mag, LABELS) * LABELS[:, :, None, None])
 
 
 def test_conditioned_model_requires_its_context():

@@ -418,5 +418,21 @@ def test_recoloured_sources_still_sum_to_the_mix_and_change_only_their_colour(so
         recolour_sources(batch, 12.0, torch.Generator().manual_seed(1)).sources, out.sources
     )  # seeded
     assert not torch.equal(recolour_sources(batch, 12.0, torch.Generator().manual_seed(2)).sources, out.sources)
-    with pytest.raises(VimssError, match=r"source_eq_db at least 0"):
+    with pytest.raises(VimssError, match=r"source_eq_db must be at least 0"):
         tiny(source_eq_db=-3.0)
+
+
+def test_tape_speed_changes_training_mixtures_but_never_validation(solos, urmp):
+    from vimss_cli.train import find_recordings, training_data, validation_set
+
+    found = find_recordings([solos, urmp])
+    plain, fast = tiny(), tiny(speed_semitones=3.0)
+    for i in range(4):
+        assert torch.equal(validation_set(found, fast)[i].mix, validation_set(found, plain)[i].mix)
+    changed = [
+        not torch.equal(training_data(found, fast, 4, 0, 3)[i].mix, training_data(found, plain, 4, 0, 3)[i].mix)
+        for i in range(4)
+    ]
+    assert all(changed)
+    with pytest.raises(VimssError, match=r"speed_semitones within \[0, 12\]"):
+        tiny(speed_semitones=13.0)

@@ -20,7 +20,21 @@ ARCHITECTURES = ("unet", "multihead-unet", "wave-unet")
 INPUT_SCALINGS = ("db-norm", "log")
 FREQUENCY_SCALES = ("linear", "log")
 MASKS = ("ratio", "binary")
-CONDITIONINGS = ("none", "film-bottleneck", "film-encoder", "film-final", "label-multiply", "final-multiply")
+CONDITIONINGS = (
+    "none",
+    "film-bottleneck",
+    "film-encoder",
+    "film-final",
+    "label-multiply",
+    "film-encoder-multiply",
+    "final-multiply",
+)
+"""film-encoder-multiply: FiLM in every encoder block and the masks gated by the labels, so the
+U-Net knows which instruments share the mix (label-multiply alone predicts each instrument's mask
+without knowing who else plays: the same low notes are the viola's beside a violin, the cello's
+beside a viola) and absent instruments stay exactly silent."""
+LABEL_GATED = ("label-multiply", "film-encoder-multiply")
+"""Conditionings whose masks are multiplied by the labels."""
 WAVE_CONDITIONINGS = (
     "none",
     "label-multiply",
@@ -98,8 +112,8 @@ class ModelConfig:
                 f"config: conditioning '{self.conditioning}' needs a context, and context "
                 f"'{self.context}' needs a conditioning"
             )
-        if self.conditioning == "label-multiply" and not self.uses_labels:
-            raise VimssError(f"config: label-multiply needs labels in the context, not '{self.context}'")
+        if self.conditioning in LABEL_GATED and not self.uses_labels:
+            raise VimssError(f"config: {self.conditioning} needs labels in the context, not '{self.context}'")
         if self.conditioning == "final-multiply" and not self.uses_visual:
             raise VimssError(f"config: final-multiply needs visual context, not '{self.context}'")
         if (self.visual_pooling == "frame") != (self.visual_frames == 1) or self.visual_frames < 1:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import soundfile as sf
 import torch
+import torchaudio
 
 from .audio import SOUNDFILE_EXTENSIONS, to_model_input
 from .constants import SAMPLE_RATE, SEGMENT_SAMPLES
@@ -32,6 +33,17 @@ from .urmp import Piece
 
 SILENCE_PEAK = 1e-3
 """A segment whose peak is below this (-60 dBFS) is rejected as silent."""
+SPEED_DENOMINATOR = 100
+"""Speed factors are drawn as fractions n / 100 (17-cent steps near 1): torchaudio's sinc
+resampler then has at most 100 phases, a few milliseconds per training segment."""
+
+
+def draw_speed(rng: random.Random, semitones: float) -> int:
+    """A tape-speed factor of up to +-`semitones` as its numerator over SPEED_DENOMINATOR (100:
+    unchanged); draws nothing when `semitones` is 0, so runs without it see the same items."""
+    if semitones <= 0:
+        return SPEED_DENOMINATOR
+    return round(SPEED_DENOMINATOR * 2 ** (rng.uniform(-semitones, semitones) / 12))
 
 
 @functools.cache
@@ -128,6 +140,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
         visual: VisualLookup | None = None,
         samples: int = SEGMENT_SAMPLES,
         rate: int = SAMPLE_RATE,
+        speed_semitones: float = 0.0,
     ) -> None:
         if not 2 <= min_sources <= max_sources:
             raise VimssError(f"need 2 <= min_sources <= max_sources, got {min_sources}..{max_sources}")
@@ -138,6 +151,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
         self.max_tries = max_tries
         self.visual = visual
         self.samples, self.rate = samples, rate
+        self.speed_semitones = speed_semitones
 
     def __len__(self) -> int:
         return self.size
@@ -158,34 +172,52 @@ class MixAndSeparate(torch.utils.data.Dataset):
         return Example(sources.sum(0), sources, labels, pad_players(seen) if seen else torch.zeros(0))
 
     def _segment(self, rng: random.Random, files: list[Path]) -> tuple[torch.Tensor, Path, float]:
-        """A non-silent segment of a random recording, mono at the model's rate, peak 1;
-        with the recording and the segment's start in seconds."""
+        """A non-silent segment of a random recording, mono at the model's rate, peak 1, at
+        its own tape speed; with the recording and the segment's start in seconds."""
+        speed = draw_speed(rng, self.speed_semitones)
         for _ in range(self.max_tries):
             path = rng.choice(files)
             frames, rate = _frames_and_rate(path)
-            length = int(np.ceil(self.samples * rate / self.rate))
+            length = int(np.ceil(segment_frames(self.samples, speed) * rate / self.rate))
             start = rng.randint(0, max(0, frames - length))
-            wave = read_segment(path, start, self.samples, self.rate)
+            wave = read_segment(path, start, self.samples, self.rate, speed)
             peak = wave.abs().max()
             if peak >= SILENCE_PEAK:
                 return wave / peak, path, start / rate
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among {files[0].parent}")
 
 
-def read_segment(path: Path, start: int, samples: int = SEGMENT_SAMPLES, model_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """`samples` mono at `model_rate` from frame `start` (at the file's rate), zero-padded."""
+def read_segment(
+    path: Path,
+    start: int,
+    samples: int = SEGMENT_SAMPLES,
+    model_rate: int = SAMPLE_RATE,
+    speed: int = SPEED_DENOMINATOR,
+) -> torch.Tensor:
+    """`samples` mono at `model_rate` from frame `start` (at the file's rate), zero-padded;
+    played `speed` / SPEED_DENOMINATOR times as fast (tape speed: pitch, formants and tempo
+    move together), which reads that many times as much of the file."""
     _frames, rate = _frames_and_rate(path)
-    length = int(np.ceil(samples * rate / model_rate))
+    needed = segment_frames(samples, speed)
+    length = int(np.ceil(needed * rate / model_rate))
     block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
-    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, model_rate)[:samples]
+    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, model_rate)[:needed]
+    if speed != SPEED_DENOMINATOR:
+        wave = torchaudio.functional.resample(wave, speed, SPEED_DENOMINATOR)[:samples]
     return torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
+
+
+def segment_frames(samples: int, speed: int) -> int:
+    """Model-rate samples a segment of `samples` played at `speed` reads."""
+    return -(-samples * speed // SPEED_DENOMINATOR)
 
 
 class PieceSegments(torch.utils.data.Dataset):
     """Segments of URMP-layout pieces: every player of the piece, in time, at the
     piece's own balance changed by a random gain of up to `gain_db` per source; players
     of one instrument are summed; the mixture is scaled to peak 1. Labels are the
-    piece's instruments, as `vimss evaluate` gives them."""
+    piece's instruments, as `vimss evaluate` gives them. With `speed_semitones`, the whole
+    segment plays at one random tape speed, so the players stay in time and in tune."""
 
     def __init__(
         self,
@@ -198,12 +230,14 @@ class PieceSegments(torch.utils.data.Dataset):
         visual: VisualLookup | None = None,
         samples: int = SEGMENT_SAMPLES,
         rate: int = SAMPLE_RATE,
+        speed_semitones: float = 0.0,
     ) -> None:
         if not pieces:
             raise VimssError("no URMP-layout pieces to train on")
         self.pieces, self.size, self.seed, self.gain_db, self.max_tries = pieces, size, seed, gain_db, max_tries
         self.visual = visual
         self.samples, self.rate = samples, rate
+        self.speed_semitones = speed_semitones
 
     def __len__(self) -> int:
         return self.size
@@ -214,13 +248,14 @@ class PieceSegments(torch.utils.data.Dataset):
             piece = rng.choice(self.pieces)
             stems = [p for inst in piece.instruments for p in piece.sources[inst]]
             frames, rate = min(_frames_and_rate(p) for p in stems)
-            length = int(np.ceil(self.samples * rate / self.rate))
+            speed = draw_speed(rng, self.speed_semitones)
+            length = int(np.ceil(segment_frames(self.samples, speed) * rate / self.rate))
             start = rng.randint(0, max(0, frames - length))
             sources = torch.zeros(N_INSTRUMENTS, self.samples)
             for inst in piece.instruments:
                 gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
                 sources[index(instrument(inst))] = gain * sum(
-                    read_segment(p, start, self.samples, self.rate) for p in piece.sources[inst]
+                    read_segment(p, start, self.samples, self.rate, speed) for p in piece.sources[inst]
                 )
             mix = sources.sum(0)
             peak = mix.abs().max()

@@ -73,6 +73,11 @@ class TrainConfig:
     random curve of up to +-this many dB (knots on a log-frequency axis, a new draw every
     step) before the mix is summed again, so the envelope a sample set gives an instrument
     stops being a cue that separates it. 0 turns it off."""
+    speed_semitones: float = 0.0
+    """Online tape-speed augmentation: each solo source of a training mixture (each aligned
+    segment, all players together) plays up to +-this many semitones faster or slower, so
+    pitch, formants and tempo move together and a sample set's fixed formants stop being a
+    cue (a viola is close to a violin scaled by 1.15). Validation is never augmented. 0 turns it off."""
     aligned_share: float = 0.5
     """Share of examples from URMP-layout pieces when both layouts are given."""
     loss: str = "mask"
@@ -102,10 +107,10 @@ class TrainConfig:
         for name in ("steps", "batch_size", "validate_every", "validation_size"):
             if getattr(self, name) < 1:
                 raise VimssError(f"train config: {name} must be at least 1")
-        if not (self.lr > 0 and 0 <= self.noise <= 1 and 0 <= self.aligned_share <= 1 and self.source_eq_db >= 0):
-            raise VimssError(
-                "train config: lr must be positive, noise and aligned_share within [0, 1], source_eq_db at least 0"
-            )
+        if not (self.lr > 0 and 0 <= self.noise <= 1 and 0 <= self.aligned_share <= 1):
+            raise VimssError("train config: lr must be positive, noise and aligned_share within [0, 1]")
+        if not (self.source_eq_db >= 0 and 0 <= self.speed_semitones <= 12):
+            raise VimssError("train config: source_eq_db must be at least 0, speed_semitones within [0, 12]")
         if self.loss not in LOSSES:
             raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 
@@ -154,11 +159,20 @@ TrainingSet = MixAndSeparate | PieceSegments | Blend
 
 
 def training_data(
-    found: Recordings, config: TrainConfig, size: int, seed: int, max_sources: int, visual: VisualLookup | None = None
+    found: Recordings,
+    config: TrainConfig,
+    size: int,
+    seed: int,
+    max_sources: int,
+    visual: VisualLookup | None = None,
+    *,
+    augment: bool = True,
 ) -> TrainingSet:
-    """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces."""
+    """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces;
+    `augment` False leaves out the tape-speed augmentation (validation sets)."""
     solos, pieces = found.solos, found.pieces
     window = config.model.example_window
+    speed = config.speed_semitones if augment else 0.0
     parts: list[MixAndSeparate | PieceSegments] = []
     weights = []
     if solos:
@@ -170,12 +184,13 @@ def training_data(
                 max_sources=max_sources,
                 seed=seed,
                 visual=visual,
+                speed_semitones=speed,
                 **window,
             )
         )
         weights.append(1.0 - config.aligned_share if pieces else 1.0)
     if pieces:
-        parts.append(PieceSegments(pieces, size, seed=seed, visual=visual, **window))
+        parts.append(PieceSegments(pieces, size, seed=seed, visual=visual, speed_semitones=speed, **window))
         weights.append(config.aligned_share if solos else 1.0)
     return parts[0] if len(parts) == 1 else Blend(parts, weights, size, seed)
 
@@ -307,7 +322,7 @@ def validation_set(found: Recordings, config: TrainConfig, visual: VisualLookup 
     """The run's fixed validation mixtures: the same for every check of a run and for
     anything that scores its checkpoints afterwards (scripts/choose_average.py)."""
     seed = _examples_seed(config, True)
-    return training_data(found, config, config.validation_size, seed, config.max_sources, visual)
+    return training_data(found, config, config.validation_size, seed, config.max_sources, visual, augment=False)
 
 
 def train(

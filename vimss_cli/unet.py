@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import FiLM, multiply_masks
-from .config import VISUAL_DIM, ModelConfig
+from .config import LABEL_GATED, VISUAL_DIM, ModelConfig
 from .errors import VimssError
 from .spectral import FrequencyAxis, scale_magnitude
 from .visual import VisualContext
@@ -93,9 +93,9 @@ class ConditionedUNet(nn.Module):
         chans = config.channels
         self.frequency = FrequencyAxis(config.frequency_scale)
         self.visual = VisualContext(config.visual_pooling) if config.uses_visual else None
+        encoder_film = ctx if cond in ("film-encoder", "film-encoder-multiply") else 0
         self.encoder = nn.ModuleList(
-            EncoderBlock(c_in, c_out, config.leaky_slope, ctx if cond == "film-encoder" else 0)
-            for c_in, c_out in zip((1, *chans[:-1]), chans)
+            EncoderBlock(c_in, c_out, config.leaky_slope, encoder_film) for c_in, c_out in zip((1, *chans[:-1]), chans)
         )
         self.bottleneck_film = FiLM(ctx, chans[-1]) if cond == "film-bottleneck" else None
         n_heads = config.n_sources if config.architecture == "multihead-unet" else 1
@@ -157,7 +157,7 @@ class ConditionedUNet(nn.Module):
         context = self.context(labels, visual)
         masks = torch.sigmoid(self.logits(mag, context, sources))
         chosen = slice(None) if sources is None else sources
-        if self.config.conditioning == "label-multiply":
+        if self.config.conditioning in LABEL_GATED:
             assert labels is not None, "context() refuses a label model without labels"
             masks = multiply_masks(masks, labels[:, chosen])
         elif self.instrument_classifier is not None:
