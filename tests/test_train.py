@@ -74,6 +74,31 @@ def test_ideal_ratio_masks_have_zero_loss_and_others_do_not():
     assert mask_loss(ibm, spec, mix, binary=True) < 1e-4 < mask_loss(1 - ibm, spec, mix, binary=True)
 
 
+def test_the_loss_skips_absent_instruments_without_changing_its_value_or_gradients():
+    """A label-gated model's training loss only transforms and scores the instruments that
+    play; the loss and every gradient equal those over all 13 slots."""
+    from vimss_cli.data import Example
+    from vimss_cli.train import _batch_loss, source_magnitudes
+
+    torch.manual_seed(0)
+    labels = torch.zeros(3, 13)
+    labels[0, [0, 2]] = labels[1, [1, 4, 7]] = labels[2, [0, 1, 2, 3]] = 1
+    sources = torch.randn(3, 13, 255 * 16) * labels[:, :, None]  # 16 frames
+    batch = Example(sources.sum(1), sources, labels)
+    torch.testing.assert_close(source_magnitudes(batch), stft(sources).abs(), rtol=0, atol=0)
+    model = build_model(ModelConfig(**TINY_MODEL)).eval()  # eval: no dropout draws between the passes
+    skipping, _, _ = _batch_loss(model, batch, model.config)
+    skipping.backward()
+    fast = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    spec = stft(batch.mix)
+    full = mask_loss(model(spec.abs(), labels), stft(sources).abs(), spec.abs(), binary=False)
+    full.backward()
+    torch.testing.assert_close(skipping, full)
+    for a, b in zip(fast, (p.grad for p in model.parameters())):
+        torch.testing.assert_close(a, b)
+
+
 def test_piece_segments_are_aligned_sources_of_the_piece(urmp):
     pieces = urmp_pieces(urmp)[0]
     data = PieceSegments(pieces, size=6, seed=0)
