@@ -35,6 +35,8 @@ without knowing who else plays: the same low notes are the viola's beside a viol
 beside a viola) and absent instruments stay exactly silent."""
 LABEL_GATED = ("label-multiply", "film-encoder-multiply")
 """Conditionings whose masks are multiplied by the labels."""
+ENCODER_FILM = ("film-encoder", "film-encoder-multiply")
+"""Conditionings with FiLM in every encoder block."""
 WAVE_CONDITIONINGS = (
     "none",
     "label-multiply",

@@ -178,8 +178,7 @@ class MixAndSeparate(torch.utils.data.Dataset):
         for _ in range(self.max_tries):
             path = rng.choice(files)
             frames, rate = _frames_and_rate(path)
-            length = int(np.ceil(segment_frames(self.samples, speed) * rate / self.rate))
-            start = rng.randint(0, max(0, frames - length))
+            start = rng.randint(0, max(0, frames - file_frames(self.samples, speed, rate, self.rate)))
             wave = read_segment(path, start, self.samples, self.rate, speed)
             peak = wave.abs().max()
             if peak >= SILENCE_PEAK:
@@ -198,10 +197,9 @@ def read_segment(
     played `speed` / SPEED_DENOMINATOR times as fast (tape speed: pitch, formants and tempo
     move together), which reads that many times as much of the file."""
     _frames, rate = _frames_and_rate(path)
-    needed = segment_frames(samples, speed)
-    length = int(np.ceil(needed * rate / model_rate))
+    length = file_frames(samples, speed, rate, model_rate)
     block, sr = sf.read(path, frames=length, start=start, dtype="float32", always_2d=True)
-    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, model_rate)[:needed]
+    wave = to_model_input(torch.from_numpy(block.T.copy()), sr, model_rate)[: segment_frames(samples, speed)]
     if speed != SPEED_DENOMINATOR:
         wave = torchaudio.functional.resample(wave, speed, SPEED_DENOMINATOR)[:samples]
     return torch.nn.functional.pad(wave, (0, samples - wave.shape[-1]))
@@ -210,6 +208,12 @@ def read_segment(
 def segment_frames(samples: int, speed: int) -> int:
     """Model-rate samples a segment of `samples` played at `speed` reads."""
     return -(-samples * speed // SPEED_DENOMINATOR)
+
+
+def file_frames(samples: int, speed: int, file_rate: int, model_rate: int) -> int:
+    """Frames of a `file_rate` recording that a segment of `samples` at `model_rate`,
+    played at `speed`, reads: what `read_segment` reads and where a draw's start must leave room."""
+    return int(np.ceil(segment_frames(samples, speed) * file_rate / model_rate))
 
 
 class PieceSegments(torch.utils.data.Dataset):
@@ -249,8 +253,7 @@ class PieceSegments(torch.utils.data.Dataset):
             stems = [p for inst in piece.instruments for p in piece.sources[inst]]
             frames, rate = min(_frames_and_rate(p) for p in stems)
             speed = draw_speed(rng, self.speed_semitones)
-            length = int(np.ceil(segment_frames(self.samples, speed) * rate / self.rate))
-            start = rng.randint(0, max(0, frames - length))
+            start = rng.randint(0, max(0, frames - file_frames(self.samples, speed, rate, self.rate)))
             sources = torch.zeros(N_INSTRUMENTS, self.samples)
             for inst in piece.instruments:
                 gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)

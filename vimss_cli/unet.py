@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import FiLM, multiply_masks
-from .config import LABEL_GATED, VISUAL_DIM, ModelConfig
+from .config import ENCODER_FILM, LABEL_GATED, VISUAL_DIM, ModelConfig
 from .errors import VimssError
 from .spectral import FrequencyAxis, scale_magnitude
 from .visual import VisualContext
@@ -93,7 +93,7 @@ class ConditionedUNet(nn.Module):
         chans = config.channels
         self.frequency = FrequencyAxis(config.frequency_scale)
         self.visual = VisualContext(config.visual_pooling) if config.uses_visual else None
-        encoder_film = ctx if cond in ("film-encoder", "film-encoder-multiply") else 0
+        encoder_film = ctx if cond in ENCODER_FILM else 0
         self.encoder = nn.ModuleList(
             EncoderBlock(c_in, c_out, config.leaky_slope, encoder_film) for c_in, c_out in zip((1, *chans[:-1]), chans)
         )
