@@ -5,8 +5,8 @@
 
 The run must have kept `snapshots/<step>/` (`vimss train --snapshots`). Each snapshot, and the
 mean of the last k snapshots for every k, is scored on the run's fixed validation mixtures (the
-ones `vimss train` chose `best/` on); the best of them is saved to --out with a card that
-names the steps it averages and its validation score.
+ones `vimss train` chose `best/` on: one set per --val-data folder, the mean over them); the best
+of them is saved to --out with a card that names the steps it averages and its validation score.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from vimss_cli.checkpoints import load_folder, mean_model, model_card, save_pretrained
-from vimss_cli.train import TrainConfig, find_recordings, validate, validation_set
+from vimss_cli.train import TrainConfig, find_recordings, validate_folds, validation_set
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     config = TrainConfig.load(args.run / "train_config.json")
     snapshots = sorted((args.run / "snapshots").iterdir(), key=lambda p: int(p.name))
-    val_set = validation_set(find_recordings(args.val_data), config)
+    val_sets = [validation_set(find_recordings([folder]), config) for folder in args.val_data]
     weights = {int(p.name): load_folder(p).model for p in snapshots}  # each read once
     steps = list(weights)
     # Candidates: each snapshot alone, and the mean of the last k for every k.
@@ -37,10 +37,10 @@ def main() -> None:
     scores: dict[tuple[int, ...], float] = {}
     for chosen in candidates:
         with torch.no_grad():
-            scores[chosen] = validate(
-                mean_model([weights[s] for s in chosen]), val_set, config, torch.device("cpu")
-            ).si_sdri
-        print(f"{'+'.join(map(str, chosen)):>40}  {scores[chosen]:+.3f} dB", flush=True)
+            result = validate_folds(mean_model([weights[s] for s in chosen]), val_sets, config, torch.device("cpu"))
+        scores[chosen] = result.si_sdri
+        folds = f"  (folds {' '.join(f'{v:+.3f}' for v in result.folds)})" if result.folds else ""
+        print(f"{'+'.join(map(str, chosen)):>40}  {scores[chosen]:+.3f} dB{folds}", flush=True)
     best = max(scores, key=lambda s: scores[s])
     out = args.out or args.run / "averaged"
     model = mean_model([weights[s] for s in best])

@@ -25,7 +25,7 @@ from vimss_cli.instruments import index, instrument
 from vimss_cli.losses import mask_loss
 from vimss_cli.spectral import stft
 from vimss_cli.tone_dataset import write_dataset
-from vimss_cli.train import TrainConfig, _warm_start, train
+from vimss_cli.train import TrainConfig, _warm_start, find_recordings, train, validate, validation_set
 from vimss_cli.urmp import urmp_pieces
 
 TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}
@@ -120,6 +120,7 @@ def test_training_writes_checkpoints_and_a_log_that_separate_can_use(tmp_path, s
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == [2, 4]
     assert all(float(r["val_loss"]) > 0 for r in rows)
+    assert all(r["val_si_sdri_folds"] == "" for r in rows)  # one validation set: no folds
     for which in ("latest", "best"):
         loaded = load_model(str(tmp_path / "run" / which))
         assert loaded.model.config.conditioning == "label-multiply"
@@ -130,7 +131,23 @@ def test_training_writes_checkpoints_and_a_log_that_separate_can_use(tmp_path, s
     assert sorted(p.name for p in (stems / "run-best" / "rec").iterdir()) == ["vc.wav", "vn.wav"]  # named for its run
 
 
-def test_snapshots_keep_each_validations_weights_for_averaging(tmp_path, solos):
+def test_several_validation_folders_are_folds_and_the_run_is_chosen_on_their_mean(tmp_path, solos, urmp):
+    config = tiny()
+    result = train([solos], tmp_path / "run", config, val_data=[solos, urmp], workers=0)
+    assert len(result.folds) == 2 and result.folds[0] != result.folds[1]
+    assert result.si_sdri == pytest.approx(sum(result.folds) / 2)
+    # Each fold's score is its folder's own validation of the final weights, not a pooled share.
+    model = load_model(str(tmp_path / "run" / "latest")).model
+    for folder, score in zip((solos, urmp), result.folds, strict=True):
+        alone = validate(model, validation_set(find_recordings([folder]), config), config, torch.device("cpu"))
+        assert alone.si_sdri == pytest.approx(score, abs=1e-5)
+    with (tmp_path / "run" / "log.csv").open() as f:
+        last = list(csv.DictReader(f))[-1]
+    assert [float(v) for v in last["val_si_sdri_folds"].split()] == pytest.approx(result.folds, abs=1e-3)
+    assert float(last["val_si_sdri"]) == pytest.approx(result.si_sdri, abs=1e-3)
+
+
+def test_snapshots_keep_each_validations_weights_for_averaging(tmp_path, solos, urmp):
     train([solos], tmp_path / "run", tiny(steps=6, snapshots=True), workers=0)
     kept = tmp_path / "run" / "snapshots"
     assert sorted(int(p.name) for p in kept.iterdir()) == [2, 4, 6]
@@ -148,9 +165,13 @@ def test_snapshots_keep_each_validations_weights_for_averaging(tmp_path, solos):
         train([solos], tmp_path / "plain", tiny(steps=6, lr=1e-4, snapshots=True), resume=True, workers=0)
     script = Path(__file__).parents[1] / "scripts" / "choose_average.py"
     out = subprocess.run(
-        [sys.executable, script, tmp_path / "run", "--val-data", solos], capture_output=True, text=True, check=True
+        [sys.executable, script, tmp_path / "run", "--val-data", solos, "--val-data", urmp],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert [line.split()[0] for line in out.splitlines()[:4]] == ["2", "4", "6", "4+6"]
+    assert all("(folds " in line for line in out.splitlines()[:5])  # each candidate's score per fold
     chosen = json.loads((tmp_path / "run" / "averaged" / "choice.json").read_text())
     assert set(chosen) == {"2", "4", "6", "4+6", "2+4+6"} and load_model(str(tmp_path / "run" / "averaged"))
 
@@ -382,7 +403,12 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    time.sleep(12)  # imports, data, then a few hundred tiny steps
+    # The run folder's config is written once imports and data are done (slow on a loaded
+    # machine); a few seconds after it, a few hundred tiny steps have run.
+    deadline = time.monotonic() + 120
+    while not (out / "train_config.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(4)
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=120)
     assert child.returncode == 130, stderr[-2000:]
@@ -398,7 +424,7 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
 def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
     from vimss_cli.data import Example
     from vimss_cli.spectral import _window_envelope, istft, stft
-    from vimss_cli.train import _batch_loss, find_recordings, training_data
+    from vimss_cli.train import _batch_loss, training_data
 
     config = tiny(loss="si-sdr")
     data = training_data(find_recordings([solos]), config, 4, 0, 3, None)
@@ -448,7 +474,7 @@ def test_recoloured_sources_still_sum_to_the_mix_and_change_only_their_colour(so
 
 
 def test_tape_speed_changes_training_mixtures_but_never_validation(solos, urmp):
-    from vimss_cli.train import find_recordings, training_data, validation_set
+    from vimss_cli.train import training_data
 
     found = find_recordings([solos, urmp])
     plain, fast = tiny(), tiny(speed_semitones=3.0)

@@ -711,7 +711,11 @@ def train(
         Path | None, typer.Option("--config", "-c", help='JSON: {"model": {...}, "steps": ..., ...} (see TrainConfig).')
     ] = None,
     val_data: Annotated[
-        list[Path] | None, typer.Option("--val-data", help="Folder for the fixed validation mixes (default: --data).")
+        list[Path] | None,
+        typer.Option(
+            "--val-data",
+            help="Folder for fixed validation mixes (default: --data); repeat for several folds, chosen on their mean.",
+        ),
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Total optimisation steps.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Mixtures per step (per process under torchrun).")] = None,

@@ -5,7 +5,8 @@ binary-mask models the ideal binary masks with binary cross-entropy; both losses
 weighted by the mixture magnitude (relative to its mean), so loud bins count more
 than bins that are silent anyway (`losses.py`, which also has the SI-SDR loss on the
 separated waveforms and the Wave-U-Net's). Adam, learning rate halved when the validation loss
-stops improving, a fixed validation set, checkpoints `latest/` (with the training
+stops improving, a fixed validation set per `--val-data` folder (a fold of the transfer
+protocol; with several, checkpoints are chosen on the mean over the folds), checkpoints `latest/` (with the training
 state, to resume) and `best/` (highest validation SI-SDR improvement) as Hub-style
 folders, and `log.csv`. Step s always trains on the same examples (datasets are
 indexed by seed and position), so `--resume` continues exactly where a run stopped.
@@ -50,7 +51,18 @@ STATE_JSON = "training_state.json"
 LOSSES = ("mask", "si-sdr")
 RESUMABLE_CHANGES = {"steps", "snapshots"}
 """What a resumed run may change: neither touches the weights' trajectory."""
-LOG_FIELDS = ("step", "examples", "train_loss", "val_loss", "val_si_sdr", "val_si_sdri", "lr", "max_sources", "seconds")
+LOG_FIELDS = (
+    "step",
+    "examples",
+    "train_loss",
+    "val_loss",
+    "val_si_sdr",
+    "val_si_sdri",
+    "val_si_sdri_folds",
+    "lr",
+    "max_sources",
+    "seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -240,6 +252,9 @@ class Validation:
     loss: float
     si_sdr: float
     si_sdri: float
+    folds: tuple[float, ...] = ()
+    """SI-SDR improvement on each validation folder when there are several; the other
+    fields are their means, so a run is chosen on the mean over the folds."""
 
 
 @dataclass
@@ -359,8 +374,11 @@ def train(
         latest = run_dir / "latest"
         # Folders are read before any file is written, so bad data leaves nothing behind.
         found = find_recordings(data)
-        val_found = find_recordings(val_data) if val_data else found
-        videos = {**videos_of(found), **videos_of(val_found)} if config.model.uses_visual else {}
+        folds = [find_recordings([folder]) for folder in val_data] if val_data else [found]
+        videos = {}
+        if config.model.uses_visual:
+            for recordings in (found, *folds):
+                videos.update(videos_of(recordings))
         if rank == 0:
             _open_run_folder(run_dir, resume)
         model = _starting_model(config, resume).to(dev)
@@ -378,7 +396,7 @@ def train(
             if videos
             else None
         )
-        val_set = validation_set(val_found, config, visual)
+        val_sets = [validation_set(fold, config, visual) for fold in folds]
         net: torch.nn.Module = model
         if world > 1:
             net = torch.nn.parallel.DistributedDataParallel(
@@ -408,7 +426,7 @@ def train(
                     state.step += 1
                     if on_step:
                         on_step(state.step, config.steps, loss.item())
-                last = validate(model, val_set, config, dev, rank, world, workers)
+                last = validate_folds(model, val_sets, config, dev, rank, world, workers)
                 scheduler.step(last.loss)
                 _update_curriculum(state, last, config)
                 improved = last.si_sdri > state.best
@@ -560,6 +578,24 @@ def validate(
     return Validation(totals[0].item() / max(1.0, totals[1].item()), totals[2].item() / n, totals[3].item() / n)
 
 
+def validate_folds(
+    model: SeparationModel,
+    datasets: list[TrainingSet],
+    config: TrainConfig,
+    dev: torch.device,
+    rank: int = 0,
+    world: int = 1,
+    workers: int = 0,
+) -> Validation:
+    """`validate` on each fold's fixed set (one per `--val-data` folder) and the mean over
+    them: pooled, a fold with more or longer pieces would outweigh the others."""
+    results = [validate(model, dataset, config, dev, rank, world, workers) for dataset in datasets]
+    if len(results) == 1:
+        return results[0]
+    loss, sdr, sdri = (sum(values) / len(results) for values in zip(*((r.loss, r.si_sdr, r.si_sdri) for r in results)))
+    return Validation(loss, sdr, sdri, tuple(r.si_sdri for r in results))
+
+
 def _update_curriculum(state: TrainState, result: Validation, config: TrainConfig) -> None:
     if result.loss < state.best_loss * (1 - 1e-3):  # a relative improvement, as the LR scheduler counts one
         state.best_loss, state.stale = result.loss, 0
@@ -574,7 +610,8 @@ def _card(config: TrainConfig, state: TrainState, result: Validation, which: str
     details = (
         f"Checkpoint `{which}` of `vimss train` after {state.step} steps of batch {config.batch_size} "
         f"({state.seconds / 60:.1f} min). Validation: loss {result.loss:.5f}, SI-SDR {result.si_sdr:.2f} dB, "
-        f"SI-SDR improvement {result.si_sdri:+.2f} dB over the mix."
+        f"SI-SDR improvement {result.si_sdri:+.2f} dB over the mix"
+        + (f" (mean of the folds {', '.join(f'{v:+.2f}' for v in result.folds)})." if result.folds else ".")
     )
     return model_card(which, config.model, details)
 
@@ -663,6 +700,7 @@ def _append_log(path: Path, state: TrainState, batch: int, train_loss: float, re
                 "val_loss": f"{result.loss:.6f}",
                 "val_si_sdr": f"{result.si_sdr:.3f}",
                 "val_si_sdri": f"{result.si_sdri:.3f}",
+                "val_si_sdri_folds": " ".join(f"{v:.3f}" for v in result.folds),
                 "lr": f"{lr:.3g}",
                 "max_sources": state.max_sources,
                 "seconds": f"{state.seconds:.1f}",
