@@ -6,9 +6,9 @@ weighted by the mixture magnitude (relative to its mean), so loud bins count mor
 than bins that are silent anyway (`losses.py`, which also has the SI-SDR loss on the
 separated waveforms and the Wave-U-Net's). Adam, learning rate halved when the validation loss
 stops improving, a fixed validation set per `--val-data` folder (a fold of the transfer
-protocol; with several, checkpoints are chosen on the mean over the folds), checkpoints `latest/` (with the training
-state, to resume) and `best/` (highest validation SI-SDR improvement) as Hub-style
-folders, and `log.csv`. Step s always trains on the same examples (datasets are
+protocol; with several, checkpoints are chosen on the mean over the folds), checkpoints
+`latest/` (with the training state, to resume) and `best/` (highest validation SI-SDR
+improvement) as Hub-style folders, and `log.csv`. Step s always trains on the same examples (datasets are
 indexed by seed and position), so `--resume` continues exactly where a run stopped.
 Under `torchrun`, each process takes its share of every batch (DistributedDataParallel;
 gloo on CPU, NCCL on GPUs; the process group is `devices.py`'s).
