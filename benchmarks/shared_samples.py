@@ -14,6 +14,7 @@ SF3, or renamed ("tp_c4" -> "Trumpet C4"), keeps those while its name and root k
 from __future__ import annotations
 
 import argparse
+import itertools
 import struct
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def _records(chunk: bytes, size: int, fmt: str, offset: int = 0) -> list[tuple]:
     return [struct.unpack_from(fmt, chunk, at + offset) for at in range(0, len(chunk) - size, size)]
 
 
+def _amounts(bags: list[int], gens: list[tuple], first: int, last: int, operator: int) -> list[int]:
+    """The amounts of generator `operator` in zones (bags) first..last-1 of a preset or instrument."""
+    return [amount for bag in range(first, last) for op, amount in gens[bags[bag] : bags[bag + 1]] if op == operator]
+
+
 def program_samples(path: Path) -> dict[int, set[tuple[int, int]]]:
     """For each General MIDI program of bank 0: (rate, loop length) of every sample its
     preset plays, through the preset -> instrument -> sample generators of a SoundFont."""
@@ -39,26 +45,23 @@ def program_samples(path: Path) -> dict[int, set[tuple[int, int]]]:
     while at + 8 <= len(data):
         name, size = data[at : at + 4].decode("latin-1"), struct.unpack_from("<I", data, at + 4)[0]
         chunks[name], at = data[at + 8 : at + 8 + size], at + 8 + size
+    # Each list of first-bag (or first-generator) indices ends with its terminal record's.
     presets = _records(chunks["phdr"], 38, "<HHH", 20)  # program, bank, first bag
     pbags = [bag for (bag,) in _records(chunks["pbag"], 4, "<H")] + [len(chunks["pgen"]) // 4 - 1]
-    pgens = _records(chunks["pgen"], 4, "<HH")
     instruments = [bag for (bag,) in _records(chunks["inst"], 22, "<H", 20)] + [len(chunks["ibag"]) // 4 - 1]
     ibags = [gen for (gen,) in _records(chunks["ibag"], 4, "<H")] + [len(chunks["igen"]) // 4 - 1]
-    igens = _records(chunks["igen"], 4, "<HH")
     samples = [(rate, end - start) for _, _, start, end, rate in _records(chunks["shdr"], 46, "<5I", 20)]
+    igens, pgens = _records(chunks["igen"], 4, "<HH"), _records(chunks["pgen"], 4, "<HH")
+    plays = [
+        {samples[s] for s in _amounts(ibags, igens, first, last, INSTRUMENT_GENERATOR_SAMPLE)}
+        for first, last in itertools.pairwise(instruments)
+    ]
     ends = [bag for _, _, bag in presets[1:]] + [len(pbags) - 1]
     found: dict[int, set[tuple[int, int]]] = {}
     for (program, bank, first), last in zip(presets, ends, strict=True):
-        if bank != 0:
-            continue
-        for bag in range(first, last):
-            for op, inst in pgens[pbags[bag] : pbags[bag + 1]]:
-                if op != PRESET_GENERATOR_INSTRUMENT:
-                    continue
-                for ibag in range(instruments[inst], instruments[inst + 1]):
-                    for iop, sample in igens[ibags[ibag] : ibags[ibag + 1]]:
-                        if iop == INSTRUMENT_GENERATOR_SAMPLE:
-                            found.setdefault(program, set()).add(samples[sample])
+        if bank == 0:
+            for inst in _amounts(pbags, pgens, first, last, PRESET_GENERATOR_INSTRUMENT):
+                found.setdefault(program, set()).update(plays[inst])
     return found
 
 

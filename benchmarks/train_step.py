@@ -15,8 +15,10 @@ from pathlib import Path
 
 import torch
 
+from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.data import Example
 from vimss_cli.family import build_model
+from vimss_cli.instruments import N_INSTRUMENTS
 from vimss_cli.losses import mask_loss
 from vimss_cli.spectral import stft
 from vimss_cli.train import TrainConfig, _batch_loss
@@ -34,10 +36,10 @@ def main() -> None:
     model = build_model(config.model)
     optimizer = torch.optim.Adam(model.parameters(), config.lr)
     gen = torch.Generator().manual_seed(0)
-    labels = torch.zeros(config.batch_size, 13)
+    labels = torch.zeros(config.batch_size, N_INSTRUMENTS)
     for i in range(config.batch_size):
-        labels[i, torch.randperm(13, generator=gen)[: 2 + i % 3]] = 1
-    sources = 0.1 * torch.randn(config.batch_size, 13, 65535, generator=gen) * labels[:, :, None]
+        labels[i, torch.randperm(N_INSTRUMENTS, generator=gen)[: 2 + i % 3]] = 1
+    sources = 0.1 * torch.randn(config.batch_size, N_INSTRUMENTS, SEGMENT_SAMPLES, generator=gen) * labels[:, :, None]
     batch = Example(sources.sum(1), sources, labels)
 
     def playing_only() -> None:

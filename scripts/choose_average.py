@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from vimss_cli.checkpoints import load_folder, mean_model, model_card, save_pretrained
-from vimss_cli.train import TrainConfig, find_recordings, validate_folds, validation_set
+from vimss_cli.train import TrainConfig, Validation, find_recordings, validate, validation_set
 
 
 def main() -> None:
@@ -37,7 +37,8 @@ def main() -> None:
     scores: dict[tuple[int, ...], float] = {}
     for chosen in candidates:
         with torch.no_grad():
-            result = validate_folds(mean_model([weights[s] for s in chosen]), val_sets, config, torch.device("cpu"))
+            averaged = mean_model([weights[s] for s in chosen])
+            result = Validation.over_folds([validate(averaged, v, config, torch.device("cpu")) for v in val_sets])
         scores[chosen] = result.si_sdri
         folds = f"  (folds {' '.join(f'{v:+.3f}' for v in result.folds)})" if result.folds else ""
         print(f"{'+'.join(map(str, chosen)):>40}  {scores[chosen]:+.3f} dB{folds}", flush=True)

@@ -8,8 +8,9 @@ separated waveforms and the Wave-U-Net's). Adam, learning rate halved when the v
 stops improving, a fixed validation set per `--val-data` folder (a fold of the transfer
 protocol; with several, checkpoints are chosen on the mean over the folds), checkpoints
 `latest/` (with the training state, to resume) and `best/` (highest validation SI-SDR
-improvement) as Hub-style folders, and `log.csv`. Step s always trains on the same examples (datasets are
-indexed by seed and position), so `--resume` continues exactly where a run stopped.
+improvement) as Hub-style folders, and `log.csv`. Step s always trains on the same
+examples (datasets are indexed by seed and position), so `--resume` continues exactly
+where a run stopped.
 Under `torchrun`, each process takes its share of every batch (DistributedDataParallel;
 gloo on CPU, NCCL on GPUs; the process group is `devices.py`'s).
 """
@@ -20,6 +21,7 @@ import csv
 import functools
 import json
 import math
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -256,6 +258,19 @@ class Validation:
     """SI-SDR improvement on each validation folder when there are several; the other
     fields are their means, so a run is chosen on the mean over the folds."""
 
+    @staticmethod
+    def over_folds(results: list[Validation]) -> Validation:
+        """The mean of each fold's validation (one fixed set per `--val-data` folder): pooled,
+        a fold with more or longer pieces would outweigh the others."""
+        if len(results) == 1:
+            return results[0]
+        return Validation(
+            statistics.fmean(r.loss for r in results),
+            statistics.fmean(r.si_sdr for r in results),
+            statistics.fmean(r.si_sdri for r in results),
+            tuple(r.si_sdri for r in results),
+        )
+
 
 @dataclass
 class TrainState:
@@ -426,7 +441,7 @@ def train(
                     state.step += 1
                     if on_step:
                         on_step(state.step, config.steps, loss.item())
-                last = validate_folds(model, val_sets, config, dev, rank, world, workers)
+                last = Validation.over_folds([validate(model, v, config, dev, rank, world, workers) for v in val_sets])
                 scheduler.step(last.loss)
                 _update_curriculum(state, last, config)
                 improved = last.si_sdri > state.best
@@ -576,24 +591,6 @@ def validate(
         dist.all_reduce(count)
     n = max(1.0, count.item())
     return Validation(totals[0].item() / max(1.0, totals[1].item()), totals[2].item() / n, totals[3].item() / n)
-
-
-def validate_folds(
-    model: SeparationModel,
-    datasets: list[TrainingSet],
-    config: TrainConfig,
-    dev: torch.device,
-    rank: int = 0,
-    world: int = 1,
-    workers: int = 0,
-) -> Validation:
-    """`validate` on each fold's fixed set (one per `--val-data` folder) and the mean over
-    them: pooled, a fold with more or longer pieces would outweigh the others."""
-    results = [validate(model, dataset, config, dev, rank, world, workers) for dataset in datasets]
-    if len(results) == 1:
-        return results[0]
-    loss, sdr, sdri = (sum(values) / len(results) for values in zip(*((r.loss, r.si_sdr, r.si_sdri) for r in results)))
-    return Validation(loss, sdr, sdri, tuple(r.si_sdri for r in results))
 
 
 def _update_curriculum(state: TrainState, result: Validation, config: TrainConfig) -> None:
