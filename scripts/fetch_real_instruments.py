@@ -35,8 +35,20 @@ class Source:
     what: str
 
 
-VSCO = ("violin", "cello", "contrabass", "flute", "clarinet", "bassoon", "saxophone")
-VSCO += ("trumpet", "french-horn", "trombone", "tuba")
+VSCO = [
+    "violin",
+    "cello",
+    "contrabass",
+    "flute",
+    "clarinet",
+    "bassoon",
+    "saxophone",
+    "trumpet",
+    "french-horn",
+    "trombone",
+    "tuba",
+]
+"""The tonejs-instrument-<name>-mp3 packages (VSCO-2 notes; no viola or oboe among them)."""
 SOURCES = (
     Source(
         "philharmonia",
