@@ -5,7 +5,7 @@ weights: time does not depend on them) plus the IRM/IBM/mix rows, whole pieces a
 
     .venv/bin/python benchmarks/evaluate_time.py [--pieces 40] [--seconds 120] [--workers 2]
 
-The pieces are the test suite's tones (`vimss_cli.tone_dataset`): the time does not depend
+The pieces are the test suite's tones (`vimss_cli.evaluation.tone_dataset`): the time does not depend
 on what plays.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness import WORK, make_model
 
-from vimss_cli.tone_dataset import PITCH, write_piece
+from vimss_cli.evaluation.tone_dataset import PITCH, write_piece
 
 
 def main() -> None:

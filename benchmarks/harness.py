@@ -47,7 +47,7 @@ def make_input(minutes: float) -> Path:
 def synth_video_piece(minutes: float, players: int):
     """A synthetic URMP-layout piece of `players` parts with its video (`vimss synth
     --video`: 320x180, 15 fps) from the test split; its `urmp.Piece`."""
-    from vimss_cli.urmp import urmp_pieces
+    from vimss_cli.evaluation.urmp import urmp_pieces
 
     out = WORK / f"video-{minutes:g}min-{players}p"
     if not out.exists():
@@ -174,7 +174,7 @@ class Bundled:
 
 def bundled() -> list[Bundled]:
     """The models shipped in `models/`, each loaded once to read what it is."""
-    from vimss_cli.checkpoints import bundled_models, load_model
+    from vimss_cli.nets.checkpoints import bundled_models, load_model
 
     models = {name: load_model(name).model for name in bundled_models()}
     return [
@@ -214,9 +214,9 @@ def make_model() -> Path:
     and memory do not depend on the weights."""
     import torch
 
-    from vimss_cli.checkpoints import save_pretrained
-    from vimss_cli.config import ModelConfig
-    from vimss_cli.family import build_model
+    from vimss_cli.nets.checkpoints import save_pretrained
+    from vimss_cli.nets.config import ModelConfig
+    from vimss_cli.nets.family import build_model
 
     folder = WORK / "unet-label-multiply-random"
     if not folder.exists():

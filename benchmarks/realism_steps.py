@@ -19,7 +19,7 @@ from pathlib import Path
 from harness import WORK
 from quality import MUSESCORE, SETS, paired_improvement, vimss
 
-from vimss_cli.checkpoints import folder_model_name
+from vimss_cli.nets.checkpoints import folder_model_name
 
 STEPS = {
     "none": "none",

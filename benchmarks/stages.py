@@ -27,10 +27,11 @@ from typing import Any
 import torch
 import torchaudio
 
-import vimss_cli.audio as audio
+import vimss_cli.dsp.audio as audio
 import vimss_cli.separator as separator
-from vimss_cli.checkpoints import load_model
+import vimss_cli.stems as stems
 from vimss_cli.devices import move_to_device
+from vimss_cli.nets.checkpoints import load_model
 
 SECONDS: dict[str, float] = defaultdict(float)
 
@@ -77,8 +78,8 @@ class InlineExecutor(ThreadPoolExecutor):
 def instrument(model: torch.nn.Module) -> None:
     # One stage at a time: no decoding ahead or writing behind in threads. Timing wraps the
     # pipeline's own functions and methods in place: the ignores below are those assignments.
-    separator.read_ahead = lambda blocks, *_: blocks
-    separator.ThreadPoolExecutor = InlineExecutor  # type: ignore[misc]
+    stems.read_ahead = lambda blocks, *_: blocks
+    stems.ThreadPoolExecutor = InlineExecutor  # type: ignore[misc]
     torchaudio.functional.resample = timed("resample", torchaudio.functional.resample)
     separator.stft = timed("STFT", separator.stft)
     separator.istft = timed("ISTFT", separator.istft)
@@ -107,7 +108,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         _sync()
         started = time.perf_counter()
-        separator.separate_file(sep, args.input, Path(out), args.instruments)
+        stems.separate_file(sep, args.input, Path(out), args.instruments)
         _sync()
         total = time.perf_counter() - started
     SECONDS["other"] = total - sum(SECONDS.values())

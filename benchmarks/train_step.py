@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 
 from vimss_cli.constants import SEGMENT_SAMPLES
-from vimss_cli.data import Example
-from vimss_cli.family import build_model
+from vimss_cli.dsp.spectral import stft
 from vimss_cli.instruments import N_INSTRUMENTS
-from vimss_cli.losses import mask_loss
-from vimss_cli.spectral import stft
-from vimss_cli.train import TrainConfig, _batch_loss
+from vimss_cli.nets.family import build_model
+from vimss_cli.training.data import Example
+from vimss_cli.training.loop import TrainConfig, _batch_loss
+from vimss_cli.training.losses import mask_loss
 
 RECIPE = Path(__file__).resolve().parent.parent / "scripts" / "configs" / "realistic-from-scratch.json"
 

@@ -30,12 +30,12 @@ from pathlib import Path
 import torch
 from harness import WORK, synth_video_piece
 
-from vimss_cli.audio import load_audio
-from vimss_cli.checkpoints import DEFAULT_VIDEO_MODEL, load_model
-from vimss_cli.detector import load_detector
-from vimss_cli.players import find_players
+from vimss_cli.dsp.audio import load_audio
+from vimss_cli.nets.checkpoints import DEFAULT_VIDEO_MODEL, load_model
 from vimss_cli.separator import Separator
-from vimss_cli.video_features import VideoFeatures
+from vimss_cli.video.detector import load_detector
+from vimss_cli.video.features import VideoFeatures
+from vimss_cli.video.players import find_players
 
 
 def make_video(minutes: float, players: int) -> tuple[Path, list[str]]:

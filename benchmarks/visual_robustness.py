@@ -24,8 +24,8 @@ import soundfile as sf
 from harness import WORK
 from quality import render_set, vimss
 
-from vimss_cli.synth_video import encode_video
-from vimss_cli.urmp import urmp_pieces
+from vimss_cli.evaluation.urmp import urmp_pieces
+from vimss_cli.synth.video import encode_video
 
 
 def photos() -> dict[str, np.ndarray]:

@@ -18,10 +18,10 @@ import soundfile as sf
 from music21 import corpus
 
 from vimss_cli.instruments import instrument
-from vimss_cli.notation import Note, load_parts
-from vimss_cli.performance import mechanical
-from vimss_cli.synth import fold_into_range, octave_fit, render_part
-from vimss_cli.synth_video import encode_video, place_figures, render_frames
+from vimss_cli.synth.dataset import fold_into_range, octave_fit, render_part
+from vimss_cli.synth.notation import Note, load_parts
+from vimss_cli.synth.performance import mechanical
+from vimss_cli.synth.video import encode_video, place_figures, render_frames
 
 SR = 44100
 SECONDS = 12.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vimss_cli.checkpoints import average_models, save_pretrained
+from vimss_cli.nets.checkpoints import average_models, save_pretrained
 
 
 def main() -> None:

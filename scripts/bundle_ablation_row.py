@@ -15,7 +15,7 @@ import csv
 import json
 from pathlib import Path
 
-from vimss_cli.checkpoints import load_folder, model_card, save_pretrained
+from vimss_cli.nets.checkpoints import load_folder, model_card, save_pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vimss_cli.checkpoints import load_folder, model_card, save_pretrained
+from vimss_cli.nets.checkpoints import load_folder, model_card, save_pretrained
 
 
 def main() -> None:

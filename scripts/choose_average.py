@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from vimss_cli.checkpoints import load_folder, mean_model, model_card, save_pretrained
-from vimss_cli.train import TrainConfig, Validation, find_recordings, validate, validation_set
+from vimss_cli.nets.checkpoints import load_folder, mean_model, model_card, save_pretrained
+from vimss_cli.training.loop import TrainConfig, Validation, find_recordings, validate, validation_set
 
 
 def main() -> None:

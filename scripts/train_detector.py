@@ -21,8 +21,8 @@ import shutil
 import time
 from pathlib import Path
 
-from vimss_cli.detector import BUNDLED_DETECTOR
-from vimss_cli.detector_training import detector_dataset, train_detector
+from vimss_cli.training.detector import detector_dataset, train_detector
+from vimss_cli.video.detector import BUNDLED_DETECTOR
 
 ROOT = Path(__file__).resolve().parent.parent
 

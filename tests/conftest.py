@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from vimss_cli.checkpoints import save_pretrained
-from vimss_cli.config import ModelConfig
-from vimss_cli.family import build_model
-from vimss_cli.unet import ConditionedUNet
+from vimss_cli.nets.checkpoints import save_pretrained
+from vimss_cli.nets.config import ModelConfig
+from vimss_cli.nets.family import build_model
+from vimss_cli.nets.unet import ConditionedUNet
 
 TINY = {"channels": (4, 8, 16)}
 

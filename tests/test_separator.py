@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import harmonic_mix, ones_model, tiny_model
 
-from vimss_cli.audio import open_audio
-from vimss_cli.config import ModelConfig
+from tests.conftest import harmonic_mix, ones_model, tiny_model
+from vimss_cli.dsp.audio import open_audio
 from vimss_cli.errors import VimssError
-from vimss_cli.family import SeparationModel, build_model
-from vimss_cli.separator import Separator, StftGrid, separate_file
+from vimss_cli.nets.config import ModelConfig
+from vimss_cli.nets.family import SeparationModel, build_model
+from vimss_cli.separator import Separator, StftGrid
+from vimss_cli.stems import separate_file
 
 
 @pytest.mark.parametrize("sr, channels", [(11025, 1), (44100, 2), (48000, 2), (22050, 1)])
@@ -239,7 +240,7 @@ class ShareMasks(torch.nn.Module):
 
 
 def test_a_model_that_follows_the_masking_protocol_separates_without_edits():
-    from vimss_cli.separable import MaskingModel, WaveformModel
+    from vimss_cli.nets.separable import MaskingModel, WaveformModel
 
     assert isinstance(tiny_model(), MaskingModel) and not isinstance(tiny_model(), WaveformModel)
     wave = build_model(ModelConfig(architecture="wave-unet", filters=1))

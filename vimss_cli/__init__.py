@@ -1,7 +1,8 @@
 """VIMSS: conditioned music source separation (labels and video as side information).
 
 The Python API: `load_model` resolves a checkpoint, `Separator` separates waveforms,
-`separate_file` streams a file into stem files. Importing the package is light (no
+`separate_file` streams a file into stem files, `separate_media` does so for any file, videos
+included (their players found and read by a visual model). Importing the package is light (no
 torch): each name is imported on first use, so `vimss --help` starts at once.
 """
 
@@ -19,17 +20,18 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 _WHERE = {
     "INSTRUMENTS": "instruments",
     "LineUp": "instruments",
-    "ConditionedUNet": "unet",
-    "ModelConfig": "config",
-    "SeparationModel": "family",
+    "ConditionedUNet": "nets.unet",
+    "ModelConfig": "nets.config",
+    "SeparationModel": "nets.family",
     "Separator": "separator",
     "VimssError": "errors",
-    "WaveUNet": "waveunet",
-    "build_model": "family",
-    "load_model": "checkpoints",
+    "WaveUNet": "nets.waveunet",
+    "build_model": "nets.family",
+    "load_model": "nets.checkpoints",
     "parse_instruments": "instruments",
-    "save_pretrained": "checkpoints",
-    "separate_file": "separator",
+    "save_pretrained": "nets.checkpoints",
+    "separate_file": "stems",
+    "separate_media": "media",
 }
 __all__ = sorted(_WHERE)
 

@@ -14,7 +14,7 @@ import torch.distributed as dist
 from .errors import VimssError
 
 if TYPE_CHECKING:
-    from .checkpoints import LoadedModel
+    from .nets.checkpoints import LoadedModel
 
 
 def resolve_device(device: str, index: int | None = None) -> torch.device:

@@ -1,0 +1,1 @@
+"""`vimss evaluate`: the URMP layout, scoring of models and oracles, and the tone test set."""

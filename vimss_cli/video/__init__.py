@@ -1,0 +1,1 @@
+"""Video: frames, player detection and tracking, and the players' features for the visual models."""
