@@ -19,9 +19,10 @@ from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.dsp.spectral import stft
 from vimss_cli.instruments import N_INSTRUMENTS
 from vimss_cli.nets.family import build_model
+from vimss_cli.training.config import TrainConfig
 from vimss_cli.training.data import Example
-from vimss_cli.training.loop import TrainConfig, _batch_loss
 from vimss_cli.training.losses import mask_loss
+from vimss_cli.training.step import batch_loss
 
 RECIPE = Path(__file__).resolve().parent.parent / "scripts" / "configs" / "realistic-from-scratch.json"
 
@@ -43,7 +44,7 @@ def main() -> None:
     batch = Example(sources.sum(1), sources, labels)
 
     def playing_only() -> None:
-        loss, _, _ = _batch_loss(model, batch, config.model)
+        loss, _, _ = batch_loss(model, batch, config.model)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

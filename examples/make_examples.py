@@ -8,6 +8,10 @@ the bundled model never heard), 44.1 kHz, violin panned left and cello right.
 quartet.mp4: the same score's violin I, viola and cello for 12 s with `vimss synth
 --video`'s figures, left to right in that order, the mono mix as its audio track:
 `vimss separate examples/quartet.mp4 --instruments vn,va,vc`.
+
+reference/<example>/<instrument>.flac: each player's part alone as it sounds in the
+example's mono downmix, at 11025 Hz (the models' rate): what tests/test_regression.py
+scores the bundled models' stems against.
 """
 
 import random
@@ -15,15 +19,19 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
+import torchaudio
 from music21 import corpus
 
 from vimss_cli.instruments import instrument
-from vimss_cli.synth.dataset import fold_into_range, octave_fit, render_part
+from vimss_cli.synth.arrange import fold_into_range, octave_fit
+from vimss_cli.synth.fluidsynth import render_part
 from vimss_cli.synth.notation import Note, load_parts
 from vimss_cli.synth.performance import mechanical
 from vimss_cli.synth.video import encode_video, place_figures, render_frames
 
 SR = 44100
+REFERENCE_RATE = 11025
 SECONDS = 12.0
 SOUNDFONT = "/usr/share/sounds/sf3/MuseScore_General.sf3"
 HERE = Path(__file__).parent
@@ -41,6 +49,14 @@ def render(part, abbr: str) -> tuple[np.ndarray, tuple[float, ...]]:
     return audio, tuple(n.start for n in notes)
 
 
+def write_references(example: str, parts: dict[str, np.ndarray]) -> None:
+    folder = HERE / "reference" / example
+    folder.mkdir(parents=True, exist_ok=True)
+    for abbr, audio in parts.items():
+        low = torchaudio.functional.resample(torch.from_numpy(audio.astype(np.float32)), SR, REFERENCE_RATE)
+        sf.write(folder / f"{abbr}.flac", low.numpy(), REFERENCE_RATE, subtype="PCM_24")
+
+
 def main() -> None:
     work = corpus.getWork("mozart/k80/movement4.mxl")
     assert isinstance(work, Path), "one movement is one file"
@@ -51,9 +67,13 @@ def main() -> None:
         render(parts[-1], "vc"),
     )
     stereo = np.stack([0.75 * violin + 0.25 * cello, 0.25 * violin + 0.75 * cello], axis=1)
-    sf.write(HERE / "duet.flac", 0.8 * stereo / np.abs(stereo).max(), SR, subtype="PCM_16")
+    gain = 0.8 / np.abs(stereo).max()
+    sf.write(HERE / "duet.flac", gain * stereo, SR, subtype="PCM_16")
+    write_references("duet", {"vn": gain * violin / 2, "vc": gain * cello / 2})  # (left + right) / 2
     mix = violin + viola + cello
-    mix = np.round(0.8 * 32767 * mix / np.abs(mix).max()).astype(np.int16)
+    gain = 0.8 / np.abs(mix).max()
+    write_references("quartet", {"vn": gain * violin, "va": gain * viola, "vc": gain * cello})
+    mix = np.round(32767 * gain * mix).astype(np.int16)
     rng = random.Random(80)
     figures = place_figures(["vn", "va", "vc"], [violin_onsets, viola_onsets, cello_onsets], rng)
     (HERE / "quartet.mp4").write_bytes(encode_video(render_frames(figures, SECONDS + 1, rng), mix, SR))

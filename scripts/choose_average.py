@@ -18,7 +18,9 @@ from pathlib import Path
 import torch
 
 from vimss_cli.nets.checkpoints import load_folder, mean_model, model_card, save_pretrained
-from vimss_cli.training.loop import TrainConfig, Validation, find_recordings, validate, validation_set
+from vimss_cli.training.config import TrainConfig
+from vimss_cli.training.sets import find_recordings, validation_set
+from vimss_cli.training.validation import Validation, validate
 
 
 def main() -> None:

@@ -83,7 +83,8 @@ def synth_with_video(root: Path, layout: str, pieces: int = 2, seconds: float = 
     """A `vimss synth --video` dataset of a generated trio score, with pretty_midi's soundfont."""
     import pretty_midi
 
-    from vimss_cli.synth.dataset import SynthSettings, synthesize
+    from vimss_cli.synth.dataset import synthesize
+    from vimss_cli.synth.settings import SynthSettings
 
     root.mkdir(parents=True, exist_ok=True)
     midi = pretty_midi.PrettyMIDI()

@@ -267,6 +267,9 @@ def test_the_package_and_the_cli_import_without_torch():
 
 
 def test_the_networks_import_without_video_code():
-    code = "import sys, vimss_cli.nets.family, vimss_cli.nets.visual; print(sorted({'av', 'ultralytics', 'PIL'} & set(sys.modules)))"
+    code = (
+        "import sys, vimss_cli.nets.family, vimss_cli.nets.visual; "
+        "print(sorted({'av', 'ultralytics', 'PIL'} & set(sys.modules)))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"

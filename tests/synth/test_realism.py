@@ -14,10 +14,14 @@ from vimss_cli.errors import VimssError
 from vimss_cli.evaluation.urmp import urmp_pieces
 from vimss_cli.instruments import instrument
 from vimss_cli.synth import augment, physical
-from vimss_cli.synth.dataset import REALISM, Voice, parse_realism, render_part, render_stem, synthesize
+from vimss_cli.synth.arrange import Voice
+from vimss_cli.synth.dataset import synthesize
+from vimss_cli.synth.fluidsynth import render_part
+from vimss_cli.synth.item import render_stem
 from vimss_cli.synth.notation import Note, cached_parts
 from vimss_cli.synth.performance import Performance, PlayedNote, Style, draw_style, mechanical, perform
 from vimss_cli.synth.physical import PHYSICAL
+from vimss_cli.synth.settings import REALISM, parse_realism
 
 SR = 11025
 

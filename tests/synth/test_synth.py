@@ -14,8 +14,10 @@ from tests.helpers import assert_one_line_error, vimss
 from vimss_cli.errors import VimssError
 from vimss_cli.evaluation.urmp import urmp_pieces
 from vimss_cli.instruments import instrument
-from vimss_cli.synth.dataset import REALISM, SynthSettings, arrange, default_soundfonts, octave_fit, synthesize
+from vimss_cli.synth.arrange import arrange, octave_fit
+from vimss_cli.synth.dataset import synthesize
 from vimss_cli.synth.notation import Note, Part, load_parts, split_of
+from vimss_cli.synth.settings import REALISM, SynthSettings, default_soundfonts
 from vimss_cli.training.data import solos_recordings
 
 TIM = str(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")

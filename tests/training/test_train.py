@@ -24,9 +24,13 @@ from vimss_cli.instruments import index, instrument
 from vimss_cli.nets.checkpoints import load_model
 from vimss_cli.nets.config import ModelConfig
 from vimss_cli.nets.family import build_model
+from vimss_cli.training.config import TrainConfig
 from vimss_cli.training.data import PieceSegments
-from vimss_cli.training.loop import TrainConfig, _warm_start, find_recordings, train, validate, validation_set
+from vimss_cli.training.loop import train
 from vimss_cli.training.losses import mask_loss
+from vimss_cli.training.sets import find_recordings, validation_set
+from vimss_cli.training.state import warm_start
+from vimss_cli.training.validation import validate
 
 TINY_MODEL = {"channels": (4, 8, 16), "conditioning": "label-multiply", "context": "labels"}
 
@@ -78,7 +82,7 @@ def test_the_loss_skips_absent_instruments_without_changing_its_value_or_gradien
     """A label-gated model's training loss only transforms and scores the instruments that
     play; the loss and every gradient equal those over all 13 slots."""
     from vimss_cli.training.data import Example
-    from vimss_cli.training.loop import _batch_loss, source_magnitudes
+    from vimss_cli.training.step import batch_loss, source_magnitudes
 
     torch.manual_seed(0)
     labels = torch.zeros(3, 13)
@@ -87,7 +91,7 @@ def test_the_loss_skips_absent_instruments_without_changing_its_value_or_gradien
     batch = Example(sources.sum(1), sources, labels)
     torch.testing.assert_close(source_magnitudes(batch), stft(sources).abs(), rtol=0, atol=0)
     model = build_model(ModelConfig(**TINY_MODEL)).eval()  # eval: no dropout draws between the passes
-    skipping, _, _ = _batch_loss(model, batch, model.config)
+    skipping, _, _ = batch_loss(model, batch, model.config)
     skipping.backward()
     fast = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
@@ -258,12 +262,12 @@ def test_init_warm_starts_another_conditioning_from_the_shared_unet(tmp_path, so
         )
     )
     classifier = visual.instrument_classifier.weight.detach().clone()
-    assert _warm_start(visual, start, "labels") is False
+    assert warm_start(visual, start, "labels") is False
     for name, weight in start.state_dict().items():
         torch.testing.assert_close(visual.state_dict()[name], weight, rtol=0, atol=0, msg=name)
     assert torch.equal(visual.instrument_classifier.weight, classifier)
     with pytest.raises(VimssError, match=r"model config differs .* in channels"):
-        _warm_start(build_model(ModelConfig(**{**TINY_MODEL, "channels": (4, 8)})), start, "labels")
+        warm_start(build_model(ModelConfig(**{**TINY_MODEL, "channels": (4, 8)})), start, "labels")
 
 
 def test_a_visual_model_trains_on_synthetic_videos_with_cached_features(tmp_path):
@@ -424,7 +428,8 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
 def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
     from vimss_cli.dsp.spectral import _window_envelope, istft, stft
     from vimss_cli.training.data import Example
-    from vimss_cli.training.loop import _batch_loss, training_data
+    from vimss_cli.training.sets import training_data
+    from vimss_cli.training.step import batch_loss
 
     config = tiny(loss="si-sdr")
     data = training_data(find_recordings([solos]), config, 4, 0, 3, None)
@@ -437,7 +442,7 @@ def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(25):
-        loss, _, _ = _batch_loss(model, batch, config.model, loss_kind="si-sdr")
+        loss, _, _ = batch_loss(model, batch, config.model, loss_kind="si-sdr")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -451,7 +456,7 @@ def test_a_waveform_si_sdr_loss_trains_the_u_net(tmp_path, solos):
 
 def test_recoloured_sources_still_sum_to_the_mix_and_change_only_their_colour(solos):
     from vimss_cli.training.data import MixAndSeparate, solos_recordings
-    from vimss_cli.training.loop import recolour_sources
+    from vimss_cli.training.step import recolour_sources
 
     data = MixAndSeparate(solos_recordings(solos), 4, max_sources=3, seed=0)
     batch = torch.utils.data.default_collate([data[i] for i in range(4)])
@@ -474,7 +479,7 @@ def test_recoloured_sources_still_sum_to_the_mix_and_change_only_their_colour(so
 
 
 def test_tape_speed_changes_training_mixtures_but_never_validation(solos, urmp):
-    from vimss_cli.training.loop import training_data
+    from vimss_cli.training.sets import training_data
 
     found = find_recordings([solos, urmp])
     plain, fast = tiny(), tiny(speed_semitones=3.0)

@@ -1,0 +1,54 @@
+"""The bundled models' quality, pinned (as Open-Unmix's test_regression): each separates its
+example through the Python API, and each stem's SI-SDR against the example's reference
+parts (`examples/reference/`, made by examples/make_examples.py) must stay where it was
+measured. A change that degrades a bundled model, or the separation path, fails here."""
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import torchaudio
+
+from tests.helpers import ROOT
+from vimss_cli import Separator, load_model, separate_media
+from vimss_cli.dsp.metrics import si_sdr
+from vimss_cli.video.detector import bundled_detector_dir, load_detector
+
+EXAMPLES = ROOT / "examples"
+PINNED = {
+    # model: (example, {instrument: SI-SDR in dB of its stem against the reference part})
+    "vimss-labels": ("duet.flac", {"vn": 8.11, "vc": 6.74}),
+    "vimss-wave": ("duet.flac", {"vn": -0.48, "vc": 5.05}),
+    "vimss-visual": ("quartet.mp4", {"vn": -0.85, "va": -1.32, "vc": -0.51}),
+}
+TOLERANCE_DB = 0.25
+"""Across CPUs and BLAS paths the floats differ in their last digits; a real change moves
+a stem by more than this."""
+
+
+def stem_scores(model: str, example: str, instruments: list[str], out: Path) -> dict[str, float]:
+    separator = Separator(load_model(model).model, "cpu")
+    # The bundled detector finds the players, wherever the COCO one could be downloaded.
+    detector = functools.cache(lambda: load_detector(bundled_detector_dir()))
+    stems = separate_media(separator, EXAMPLES / example, out, ",".join(instruments), detector=detector)
+    scores = {}
+    for abbr in instruments:
+        reference, rate = sf.read(EXAMPLES / "reference" / Path(example).stem / f"{abbr}.flac", dtype="float32")
+        stem, stem_rate = sf.read(stems[abbr], dtype="float32", always_2d=True)
+        mono = torchaudio.functional.resample(torch.from_numpy(stem.mean(axis=1)), stem_rate, rate)
+        n = min(len(reference), len(mono))
+        scores[abbr] = float(si_sdr(torch.from_numpy(reference[:n]), mono[:n]))
+    return scores
+
+
+@pytest.mark.parametrize("model", sorted(PINNED))
+def test_a_bundled_model_separates_its_example_as_measured(model, tmp_path):
+    example, pinned = PINNED[model]
+    scores = stem_scores(model, example, list(pinned), tmp_path)
+    print(model, {k: round(v, 2) for k, v in scores.items()})
+    for abbr, expected in pinned.items():
+        assert abs(scores[abbr] - expected) <= TOLERANCE_DB, (abbr, scores[abbr], expected)
+    assert np.isfinite(list(scores.values())).all()

@@ -1,0 +1,281 @@
+"""`vimss separate`: inputs (files or folders) to one stem file per instrument, through `separate_media`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import Progress
+
+from ..constants import DEFAULT_SEGMENT, WIENER_ITERATIONS
+from ..errors import VimssError
+
+if TYPE_CHECKING:  # the commands import what they run when they run
+    from ..boxes import Box
+    from ..instruments import LineUp
+    from ..separator import Separator
+    from ..video.players import Detector
+from .options import (
+    BitDepth,
+    ClipMode,
+    DetectorOption,
+    DeviceChoice,
+    DeviceOption,
+    OutputFormat,
+    PlayerLayout,
+    TrustPickleOption,
+    WienerOption,
+    command,
+    out_console,
+    print_error,
+    progress_bar,
+    quiet_hub_logs,
+    set_completed,
+    set_total,
+    user_errors,
+    warn,
+)
+
+
+def _stems_to_write(chosen: LineUp, stems: str | None, two_stems: str | None) -> tuple[list[str] | None, str | None]:
+    """--stems as stem names (None: all) and --two-stems as an instrument; one instrument
+    named alone is separated as --two-stems (else the whole mix would go into it)."""
+    from ..instruments import parse_instruments
+
+    picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
+    written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
+    alone = parse_instruments(two_stems)[0].abbr if two_stems else None
+    if alone is None and len(chosen) == 1 and stems is None:
+        alone = chosen.abbrs[0]
+        warn(
+            f"only {alone} is named: the whole mix would go into it, so {alone} and no_{alone} (the rest) are "
+            f"written, as --two-stems {alone}; name every instrument that plays for a stem each"
+        )
+    return written, alone
+
+
+@dataclass
+class _SeparateJob:
+    """What every input of one `vimss separate` shares, and how one input is separated."""
+
+    separator: Separator
+    chosen: LineUp
+    find_detector: Callable[[], Detector]
+    boxes: list[Box] | None
+    layout: str
+    save_boxes: Path | None
+    writing: dict[str, Any]
+    """separate_media's output options: format, bit depth, clip mode, stems, two-stems, own folder."""
+
+    def separate(self, path: Path, out_dir: Path, stem_name: str, progress: Progress) -> dict[str, Path]:
+        from ..media import separate_media
+
+        task = progress.add_task(path.name, total=None)
+        return separate_media(
+            self.separator,
+            path,
+            out_dir,
+            self.chosen,
+            detector=self.find_detector,
+            boxes=self.boxes,
+            layout=self.layout,
+            save_boxes=self.save_boxes,
+            on_warning=warn,
+            on_start=functools.partial(set_total, progress, task),
+            on_progress=functools.partial(set_completed, progress, task),
+            filename=stem_name,
+            **self.writing,
+        )
+
+
+@command()
+def separate(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Audio or video files, or folders of them, to separate.", show_default=False)
+    ],
+    instruments: Annotated[
+        str, typer.Option("--instruments", "-i", help="Instruments that play, e.g. vn,va,vc or violin,cello.")
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Local folder, bundled model name, or Hub repo org/name[@rev] "
+            "(default: vimss-labels; vimss-visual when every input is a video).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output root: stems go to <out>/<model>/<--filename>.")
+    ] = Path("separated"),
+    filename: Annotated[
+        str,
+        typer.Option(
+            help="Each stem's path under <out>/<model>/: {track} (input name without extension), {trackext} "
+            "(with it), {parent} (the input's folder name), {stem}, {ext}."
+        ),
+    ] = "{track}/{stem}.{ext}",
+    device: DeviceOption = DeviceChoice.auto,
+    wiener_iterations: WienerOption = WIENER_ITERATIONS,
+    segment: Annotated[
+        float,
+        typer.Option(
+            help=f"Segment length in seconds (default {DEFAULT_SEGMENT:.3f}: the training length; "
+            "at most the input's).",
+            show_default=f"{DEFAULT_SEGMENT:.3f}",
+        ),
+    ] = DEFAULT_SEGMENT,
+    overlap: Annotated[float, typer.Option(help="Overlap between segments in seconds (cross-faded).")] = 0.5,
+    batch_size: Annotated[int, typer.Option(help="Segments per network call.")] = 2,
+    residual: Annotated[bool, typer.Option("--residual", help="Also write the input minus all stems.")] = False,
+    stems: Annotated[
+        str | None, typer.Option(help="Which of the instruments that play to write, e.g. vn,vc (default: all).")
+    ] = None,
+    two_stems: Annotated[
+        str | None, typer.Option(help="Write only this instrument and no_<it> (the rest), as Demucs' --two-stems.")
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
+    bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,
+    clip_mode: Annotated[
+        ClipMode, typer.Option(help="Input beyond full scale, integer output: rescale the stems to fit, or clamp them.")
+    ] = ClipMode.rescale,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    detector: DetectorOption = None,
+    trust_pickle: TrustPickleOption = False,
+    boxes: Annotated[
+        str | None, typer.Option(help='Video: player boxes "x1,y1,x2,y2;..." left to right, instead of detection.')
+    ] = None,
+    layout: Annotated[
+        PlayerLayout,
+        typer.Option(
+            help="Video: detect the players (equal strips, with a warning, when their number differs from "
+            "--instruments'), or strips: equal vertical strips without detection (URMP's composites)."
+        ),
+    ] = PlayerLayout.detect,
+    save_boxes: Annotated[
+        Path | None, typer.Option(help="Video: write the first frame with each player's box and instrument (PNG).")
+    ] = None,
+) -> None:
+    """Separate INPUT files (audio, or video with its players) into one stem per given instrument."""
+    with user_errors(as_json):
+        import torch
+
+        from ..boxes import parse_boxes
+        from ..devices import move_to_device
+        from ..dsp.audio import check_output_format
+        from ..instruments import LineUp
+        from ..nets.checkpoints import load_model
+        from ..separator import Separator
+        from ..video.detector import load_detector
+        from ..video.frames import has_video
+
+        quiet_hub_logs()
+        inputs = _expand_folders(inputs)
+        chosen = LineUp.of(instruments)
+        check_output_format(fmt.value, bit_depth.value)
+        written, alone = _stems_to_write(chosen, stems, two_stems)
+        loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
+        dev = move_to_device(loaded, device.value)
+        separator = Separator(
+            loaded.model,
+            dev,
+            segment=segment,
+            overlap=overlap,
+            batch_size=batch_size,
+            wiener_iterations=wiener_iterations,
+            residual=residual,
+        )
+        summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
+        job = _SeparateJob(
+            separator,
+            chosen,
+            find_detector=functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle)),
+            boxes=parse_boxes(boxes) if boxes is not None else None,
+            layout=layout.value,
+            save_boxes=save_boxes,
+            writing={
+                "fmt": fmt.value,
+                "bit_depth": bit_depth.value,
+                "clip_mode": clip_mode.value,
+                "stems": written,
+                "two_stems": alone,
+                "own_folder": any(f in os.path.dirname(filename) for f in ("{track}", "{trackext}")),
+            },
+        )
+        failed = False
+        show = not as_json and sys.stderr.isatty()
+        for path, (out_dir, stem_name) in _output_places(inputs, out / loaded.name, filename).items():
+            started = time.perf_counter()
+            with progress_bar(show) as progress:
+                try:
+                    paths = job.separate(path, out_dir, stem_name, progress)
+                except VimssError as err:
+                    failed = True
+                    print_error(err)
+                    summary["tracks"].append({"input": str(path), "error": str(err)})
+                    continue
+            elapsed = time.perf_counter() - started
+            track = {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in paths.items()}}
+            if dev.type == "cuda":  # what the benchmarks report as GPU memory
+                track["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20)
+            summary["tracks"].append(track)
+            if not as_json:
+                out_console.print(f"{path} -> {out_dir}/ ({', '.join(paths)}) in {elapsed:.1f} s", highlight=False)
+        if as_json:
+            print(json.dumps(summary, indent=2))
+        if failed:
+            raise typer.Exit(1)
+
+
+def _expand_folders(inputs: list[Path]) -> list[Path]:
+    """Folders given as inputs stand for every audio or video file in them (recursively, sorted)."""
+    from ..dsp.audio import INPUT_EXTENSIONS
+
+    files: list[Path] = []
+    for path in inputs:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS and not p.name.startswith(".")
+        )
+        if not found:
+            raise VimssError(f"{path} holds no audio or video file ({', '.join(INPUT_EXTENSIONS)})")
+        files += found
+    return files
+
+
+def _output_places(inputs: list[Path], root: Path, template: str) -> dict[Path, tuple[Path, str]]:
+    """Each input's stem folder and stem file pattern from --filename; two inputs that
+    would write the same stems are an error naming a template that tells them apart."""
+    places: dict[Path, tuple[Path, str]] = {}
+    seen: dict[Path, Path] = {}
+    for path in inputs:
+        try:
+            relative = template.format(
+                track=path.stem, trackext=path.name, parent=path.resolve().parent.name, stem="{stem}", ext="{ext}"
+            )
+        except (KeyError, IndexError, ValueError) as err:
+            raise VimssError(
+                f"--filename '{template}': unknown or malformed field ({err}); "
+                "use {track}, {trackext}, {parent}, {stem}, {ext}"
+            ) from None
+        target = root / relative
+        if target in seen and seen[target] != path:
+            raise VimssError(
+                f"{seen[target]} and {path} would write the same stems ({target.parent}); "
+                "give --filename '{parent}-{track}/{stem}.{ext}'"
+            )
+        seen[target] = path
+        places[path] = (target.parent, target.name)
+    return places

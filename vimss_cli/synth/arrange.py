@@ -1,0 +1,110 @@
+"""An item's arrangement: an excerpt of a score, parts chosen and given instruments whose
+playing range fits them, moved by octaves into range, velocities and gains drawn."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..instruments import INSTRUMENTS, Instrument
+from .notation import Note, Part
+from .settings import SynthSettings
+
+FIT_TOLERANCE = 0.05
+"""An instrument fits a part when at most this share of its notes falls out of range
+after the best octave shift (those notes are then folded into range one by one)."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One part of an item as it is rendered."""
+
+    part: str
+    instrument: str
+    program: int
+    transpose: int
+    velocity_scale: float
+    gain_db: float
+    notes: tuple[Note, ...] = field(repr=False)
+
+
+def octave_fit(notes: tuple[Note, ...], inst: Instrument) -> tuple[int, int]:
+    """(semitone shift by whole octaves, notes still out of range) that best fits the range."""
+    low, high = inst.pitch_range
+    best = None
+    for octaves in range(-4, 5):
+        shift = 12 * octaves
+        out = sum(not low <= n.pitch + shift <= high for n in notes)
+        key = (out, abs(octaves))
+        if best is None or key < best[0]:
+            best = (key, shift, out)
+    assert best is not None
+    return best[1], best[2]
+
+
+def fold_into_range(pitch: int, inst: Instrument) -> int:
+    low, high = inst.pitch_range
+    while pitch < low:
+        pitch += 12
+    while pitch > high:
+        pitch -= 12
+    return pitch
+
+
+def excerpt(parts: list[Part], rng: random.Random, seconds: float, tempo_scale: float) -> list[Part]:
+    """Parts cut to `seconds` from a random note onset, times stretched by `tempo_scale`."""
+    onsets = sorted({n.start for p in parts for n in p.notes})
+    end = max(n.end for p in parts for n in p.notes)
+    latest = max(0.0, end - seconds / tempo_scale)
+    starts = [t for t in onsets if t <= latest] or onsets[:1]
+    t0 = rng.choice(starts)
+    window = []
+    for part in parts:
+        notes = tuple(
+            Note((n.start - t0) * tempo_scale, min((n.end - t0) * tempo_scale, seconds), n.pitch, n.velocity)
+            for n in part.notes
+            if t0 <= n.start and (n.start - t0) * tempo_scale < seconds
+        )
+        window.append(Part(part.name, notes))
+    return window
+
+
+def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> list[Voice] | None:
+    """Choose parts, instruments, octave shifts, velocities and gains for one item, or None
+    when the score has too few sounding parts."""
+    tempo_scale = rng.uniform(0.8, 1.25)
+    for _ in range(5):
+        window = [p for p in excerpt(parts, rng, settings.seconds, tempo_scale) if p.notes]
+        if len(window) >= settings.min_parts:
+            break
+    else:
+        return None
+    count = rng.randint(settings.min_parts, min(settings.max_parts, len(window)))
+    chosen = sorted(rng.sample(range(len(window)), count))
+    window = [window[k] for k in chosen]
+    used: set[str] = set()
+    voices: dict[int, Voice] = {}
+    # Highest part first, so the instruments that can only play high get the top lines.
+    for k in sorted(range(len(window)), key=lambda k: -sum(n.pitch for n in window[k].notes) / len(window[k].notes)):
+        part = window[k]
+        fits = {i.abbr: octave_fit(part.notes, i) for i in INSTRUMENTS}
+        good = [i for i in INSTRUMENTS if fits[i.abbr][1] <= FIT_TOLERANCE * len(part.notes)]
+        fresh = [i for i in good if i.abbr not in used]
+        inst = rng.choice(fresh or good or [min(INSTRUMENTS, key=lambda i: fits[i.abbr][1])])
+        used.add(inst.abbr)
+        shift = fits[inst.abbr][0]
+        velocity_scale = rng.uniform(0.6, 1.15)
+        notes = tuple(
+            Note(
+                n.start,
+                n.end,
+                fold_into_range(n.pitch + shift, inst),
+                int(np.clip(round(n.velocity * velocity_scale + rng.gauss(0, 6)), 20, 127)),
+            )
+            for n in part.notes
+        )
+        gain_db = rng.uniform(-9.0, 0.0) if settings.layout == "urmp" else 0.0
+        voices[k] = Voice(part.name, inst.abbr, rng.choice(inst.gm_programs), shift, velocity_scale, gain_db, notes)
+    return [voices[k] for k in range(len(window))]
