@@ -257,19 +257,14 @@ def test_help_version_and_list_models(tmp_path):
     assert "vimss-labels" in vimss("--list-models").stdout
 
 
-def test_the_package_and_the_cli_import_without_torch():
-    code = (
-        "import sys, vimss_cli, vimss_cli.cli; heavy = {'torch', 'torchvision', 'torchaudio', 'ultralytics', 'av'}; "
-        "print(sorted(heavy & set(sys.modules)))"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "[]"
-
-
-def test_the_networks_import_without_video_code():
-    code = (
-        "import sys, vimss_cli.nets.family, vimss_cli.nets.visual; "
-        "print(sorted({'av', 'ultralytics', 'PIL'} & set(sys.modules)))"
-    )
+@pytest.mark.parametrize(
+    ("modules", "heavy"),
+    [
+        ("vimss_cli, vimss_cli.cli", {"torch", "torchvision", "torchaudio", "ultralytics", "av"}),  # vimss --help
+        ("vimss_cli.nets.family, vimss_cli.nets.visual", {"av", "ultralytics", "PIL"}),  # networks, no video code
+    ],
+)
+def test_modules_import_without_what_they_do_not_need(modules, heavy):
+    code = f"import sys, {modules}; print(sorted(set({sorted(heavy)}) & set(sys.modules)))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
