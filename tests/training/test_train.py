@@ -28,7 +28,7 @@ from vimss_cli.training.config import TrainConfig
 from vimss_cli.training.data import PieceSegments
 from vimss_cli.training.loop import train
 from vimss_cli.training.losses import mask_loss
-from vimss_cli.training.sets import find_recordings, validation_set
+from vimss_cli.training.sets import find_recordings, training_data, validation_set
 from vimss_cli.training.state import warm_start
 from vimss_cli.training.validation import validate
 
@@ -149,6 +149,40 @@ def test_several_validation_folders_are_folds_and_the_run_is_chosen_on_their_mea
         last = list(csv.DictReader(f))[-1]
     assert [float(v) for v in last["val_si_sdri_folds"].split()] == pytest.approx(result.folds, abs=1e-3)
     assert float(last["val_si_sdri"]) == pytest.approx(result.si_sdri, abs=1e-3)
+
+
+def test_report_folders_are_validated_and_logged_but_do_not_choose_the_run(tmp_path, solos, urmp):
+    config = tiny()
+    result = train([solos], tmp_path / "run", config, val_data=[solos], report_data=[urmp], workers=0)
+    model = load_model(str(tmp_path / "run" / "latest")).model
+    alone = validate(model, validation_set(find_recordings([urmp]), config), config, torch.device("cpu"))
+    assert result.report == pytest.approx((alone.si_sdri,), abs=1e-5)
+    chosen = validate(model, validation_set(find_recordings([solos]), config), config, torch.device("cpu"))
+    assert result.si_sdri == pytest.approx(chosen.si_sdri, abs=1e-5)  # the mean is over --val-data only
+    with (tmp_path / "run" / "log.csv").open() as f:
+        last = list(csv.DictReader(f))[-1]
+    assert float(last["val_si_sdri_report"]) == pytest.approx(alone.si_sdri, abs=1e-3)
+
+
+def test_data_shares_draw_each_folder_apart_in_its_share(tmp_path, solos):
+    other = tmp_path / "other"
+    for folder in ("Oboe", "Horn"):
+        (other / folder).mkdir(parents=True)
+        sf.write(other / folder / "rec.flac", 0.3 * np.sin(np.arange(11025 * 8) * 0.1), 11025)
+    found = find_recordings([solos, other])
+
+    def played(config: TrainConfig) -> list[set[int]]:
+        data = training_data(found, config, 40, 0, 3)
+        return [set(torch.nonzero(data[i].labels).flatten().tolist()) for i in range(40)]
+
+    first, second = {index(instrument(a)) for a in ("vn", "vc", "fl")}, {index(instrument(a)) for a in ("ob", "hn")}
+    assert all(c <= first for c in played(tiny(data_shares=(1.0, 0.0))))
+    assert all(c <= second for c in played(tiny(data_shares=(0.0, 1.0))))
+    pooled = played(tiny())
+    assert any(c & first and c & second for c in pooled)  # pooled folders mix with each other
+    with pytest.raises(VimssError, match="2 shares for 1 --data folders"):
+        train([solos], tmp_path / "run", tiny(data_shares=(1.0, 1.0)), workers=0)
+    assert not (tmp_path / "run").exists()
 
 
 def test_snapshots_keep_each_validations_weights_for_averaging(tmp_path, solos, urmp):

@@ -40,6 +40,13 @@ def train(
             help="Folder for fixed validation mixes (default: --data); repeat for several folds, chosen on their mean.",
         ),
     ] = None,
+    report_data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--report-data",
+            help="Folder validated and logged beside --val-data but never used to choose best/ (repeatable).",
+        ),
+    ] = None,
     steps: Annotated[int | None, typer.Option(help="Total optimisation steps.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Mixtures per step (per process under torchrun).")] = None,
     lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
@@ -98,6 +105,7 @@ def train(
                     out,
                     settings,
                     val_data=val_data,
+                    report_data=report_data,
                     resume=resume,
                     device=device.value,
                     workers=workers,

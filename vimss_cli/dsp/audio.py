@@ -210,6 +210,19 @@ def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         return reader.read_all(), reader.info.sample_rate
 
 
+def load_available(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """As `load_audio`, but what a file holds even when its header promised more: recorded
+    notes and phrases for training (a few of the Philharmonia's mp3 files end early), where
+    a separation input so cut is refused."""
+    if Path(path).suffix.lower() not in SOUNDFILE_EXTENSIONS:
+        return load_audio(path)
+    try:
+        wave, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise VimssError(f"cannot decode {path}: {one_line(err)}") from None
+    return np.ascontiguousarray(wave.T), rate
+
+
 def read_ahead(blocks: Iterator[np.ndarray], depth: int = 1) -> Iterator[np.ndarray]:
     """The same blocks, decoded `depth` blocks ahead in a thread (the decoders release the
     GIL), so decoding overlaps separation; the reader's errors surface here. A consumer

@@ -85,14 +85,15 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
     chosen = sorted(rng.sample(range(len(window)), count))
     window = [window[k] for k in chosen]
     used: set[str] = set()
+    playable = [i for i in INSTRUMENTS if i.abbr in settings.instruments]  # all 13 unless libraries play fewer
     voices: dict[int, Voice] = {}
     # Highest part first, so the instruments that can only play high get the top lines.
     for k in sorted(range(len(window)), key=lambda k: -sum(n.pitch for n in window[k].notes) / len(window[k].notes)):
         part = window[k]
-        fits = {i.abbr: octave_fit(part.notes, i) for i in INSTRUMENTS}
-        good = [i for i in INSTRUMENTS if fits[i.abbr][1] <= FIT_TOLERANCE * len(part.notes)]
+        fits = {i.abbr: octave_fit(part.notes, i) for i in playable}
+        good = [i for i in playable if fits[i.abbr][1] <= FIT_TOLERANCE * len(part.notes)]
         fresh = [i for i in good if i.abbr not in used]
-        inst = rng.choice(fresh or good or [min(INSTRUMENTS, key=lambda i: fits[i.abbr][1])])
+        inst = rng.choice(fresh or good or [min(playable, key=lambda i: fits[i.abbr][1])])
         used.add(inst.abbr)
         shift = fits[inst.abbr][0]
         velocity_scale = rng.uniform(0.6, 1.15)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import os
 import random
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,22 +17,19 @@ import numpy as np
 from ..boxes import Box
 from ..errors import VimssError
 from ..instruments import instrument
-from . import augment, performance, physical
+from . import augment, performance, physical, sampler
 from .arrange import Voice, arrange
 from .fluidsynth import render_part
+from .libraries import is_library, load_library
 from .notation import PARSE_SECONDS, Note, cached_parts, score_name, split_of, title_of
 from .performance import Performance, mechanical, perform, rubato_notes
 from .physical import PHYSICAL
-from .settings import SynthSettings
+from .settings import SynthSettings, covered
 from .video import FPS, FRAME_SIZE, encode_video, place_figures, render_frames
 
 TAIL_SECONDS = 1.0
 """Rendered after the last note so releases and reverb decay are not cut."""
-
-
 MIX_PEAK = 0.9
-
-
 CALIBRATION_RMS_DB = -20.0
 """Loudness every sample set's program is brought to (calibration step) before the drawn gains."""
 
@@ -47,9 +45,21 @@ class RenderedItem:
     """Complete in the output folder already: nothing to write."""
 
 
-def _pcm16(wave: np.ndarray) -> np.ndarray:
+def pcm16(wave: np.ndarray) -> np.ndarray:
     """16-bit samples: written as integers, stems and their integer sum (the mix) stay exact."""
     return np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def urmp_piece(piece: str, instruments: list[str], stems: list[np.ndarray]) -> tuple[str, dict[str, np.ndarray]]:
+    """A piece's URMP-layout folder (`NN_Title_inst_inst`) and audio files: one AuSep per player
+    (`stems`, float, brought to MIX_PEAK together) and AuMix, their exact integer sum."""
+    scale = MIX_PEAK / max(float(np.abs(sum(stems)).max()), 1e-6)
+    quantised = [pcm16(s * scale) for s in stems]
+    folder = f"{piece}_{'_'.join(instruments)}"
+    files = {f"{folder}/AuMix_{folder}.wav": pcm16(np.stack(quantised).sum(axis=0, dtype=np.int32) / 32767.0)}
+    for n, (abbr, stem) in enumerate(zip(instruments, quantised), 1):
+        files[f"{folder}/AuSep_{n}_{abbr}_{piece}.wav"] = stem
+    return folder, files
 
 
 def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: float = PARSE_SECONDS) -> RenderedItem:
@@ -75,7 +85,7 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
         replace(v, notes=tuple(Note(n.start, n.end, n.pitch, n.velocity) for n in p.notes))
         for v, p in zip(voices, performances)
     ]
-    recordings = _recordings(index, len(voices), soundfont, settings)
+    recordings = _covering(index, voices, _recordings(index, len(voices), soundfont, settings), settings)
     length = max(n.end for v in voices for n in v.notes) + TAIL_SECONDS
     frames = math.ceil(length * settings.sample_rate)
     timbres = _timbres(index, voices, recordings, settings.seed)
@@ -101,14 +111,9 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
     )
     files: dict[str, np.ndarray | bytes] = {}
     if settings.layout == "urmp":
-        stems = [s * 10 ** (v.gain_db / 20) for s, v in zip(stems, voices)]
-        scale = MIX_PEAK / max(float(np.abs(sum(stems)).max()), 1e-6)
-        stems = [_pcm16(s * scale) for s in stems]
-        piece = f"{index + 1:02d}_{title_of(score)}"
-        folder = f"{piece}_{'_'.join(v.instrument for v in voices)}"
-        files[f"{folder}/AuMix_{folder}.wav"] = _pcm16(np.stack(stems).sum(axis=0, dtype=np.int32) / 32767.0)
-        for n, (voice, stem) in enumerate(zip(voices, stems), 1):
-            files[f"{folder}/AuSep_{n}_{voice.instrument}_{piece}.wav"] = stem
+        gained = [s * 10 ** (v.gain_db / 20) for s, v in zip(stems, voices)]
+        folder, audio = urmp_piece(f"{index + 1:02d}_{title_of(score)}", [v.instrument for v in voices], gained)
+        files.update(audio)
         files[f"{folder}/Sco_{folder}.mid"] = _score_midi(voices)
         record["folder"] = folder
     else:
@@ -116,7 +121,7 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
             peak = float(np.abs(stem).max())
             if peak < 1e-4:
                 continue
-            files[_solo_file(index, n, voice)] = _pcm16(stem * (MIX_PEAK / peak))
+            files[_solo_file(index, n, voice)] = pcm16(stem * (MIX_PEAK / peak))
     if settings.video:
         files.update(_videos(index, settings, voices, files, record))
     record["parts"] = []
@@ -124,6 +129,10 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
         part = {k: v for k, v in asdict(voice).items() if k != "notes"} | {"notes": len(voice.notes)}
         if timbre is not None:
             part["timbre"] = timbre
+        if is_library(sample_set):
+            library = load_library(sample_set)
+            used = sampler.plan(played, library, voice.instrument, timbre["seed"] if timbre else 0)
+            part["recordings"] = sorted({os.path.relpath(r.path, library.root) for r, _ in used})
         if steps:
             part |= {"sample_set": Path(sample_set).name, "performance": played.record(), "recording": chain}
             if "calibration" in steps:
@@ -165,12 +174,34 @@ def _recordings(index: int, players: int, soundfont: str, settings: SynthSetting
     return chosen
 
 
+def _covering(
+    index: int, voices: list[Voice], recordings: list[tuple[str, dict | None]], settings: SynthSettings
+) -> list[tuple[str, dict | None]]:
+    """Each player's sample set, another one that plays its instrument where the drawn set has
+    no recordings of it (a library of one instrument); drawn from a generator of its own, so
+    items whose sets play every instrument are rendered as before."""
+    rng = random.Random(f"{settings.seed}:{index}:coverage")
+    chosen = []
+    for voice, (sample_set, chain) in zip(voices, recordings):
+        if voice.instrument not in covered(sample_set):
+            sample_set = rng.choice([s for s in settings.soundfonts if voice.instrument in covered(s)])
+        chosen.append((sample_set, chain))
+    return chosen
+
+
 def _timbres(
     index: int, voices: list[Voice], recordings: list[tuple[str, dict | None]], seed: int
 ) -> list[dict | None]:
-    """Each physical-model player's own model parameters (None for sample-set players)."""
+    """Each physical-model player's own model parameters, each recorded-notes player's seed for
+    its choice of recordings (None for sample-set players)."""
     rng = random.Random(f"{seed}:{index}:timbre")
-    return [physical.draw_timbre(rng, v.instrument) if s == PHYSICAL else None for v, (s, _) in zip(voices, recordings)]
+    timbres: list[dict | None] = []
+    for voice, (sample_set, _) in zip(voices, recordings):
+        if sample_set == PHYSICAL:
+            timbres.append(physical.draw_timbre(rng, voice.instrument))
+        else:
+            timbres.append({"seed": rng.randrange(2**31)} if is_library(sample_set) else None)
+    return timbres
 
 
 def render_stem(
@@ -182,10 +213,14 @@ def render_stem(
     reverb: tuple[float, float, float, float] | None,
     frames: int,
 ) -> np.ndarray:
-    """One part through its sample set (FluidSynth) or its physical model (Csound, dry)."""
+    """One part through its sample set (FluidSynth), its physical model (Csound, dry) or a
+    library of recorded notes (the sampler, dry: the recordings have their own room)."""
     if sample_set == PHYSICAL:
         assert timbre is not None
         return physical.render_part(played, voice.instrument, timbre, sample_rate, frames)
+    if is_library(sample_set):
+        seed = timbre["seed"] if timbre else 0
+        return sampler.render_part(played, load_library(sample_set), voice.instrument, sample_rate, frames, seed)
     return render_part(played, voice.program, sample_set, sample_rate, reverb, frames)
 
 
@@ -193,7 +228,8 @@ def calibration_db(inst: str, program: int, sample_set: str, timbre: dict | None
     """Gain in dB that brings a player's sound to CALIBRATION_RMS_DB: three notes across the
     instrument's range at velocity 100, one second each (sample sets differ by 10 dB and
     more between programs, physical models by 35 dB between families)."""
-    return _calibration(inst, program, sample_set, physical.timbre_key(timbre) if timbre else (), sample_rate)
+    key = physical.timbre_key(timbre) if timbre and sample_set == PHYSICAL else ()  # a library: its first draws
+    return _calibration(inst, program, sample_set, key, sample_rate)
 
 
 @functools.cache

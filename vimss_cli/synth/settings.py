@@ -7,19 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VimssError
+from ..instruments import ABBREVIATIONS
 from . import augment, performance, physical
+from .libraries import is_library, load_library
 from .physical import PHYSICAL
 
 LAYOUTS = ("solos", "urmp")
-
-
 SPLITS = ("train", "test", "all")
-
-
 SF_GMBANK = "/usr/share/sounds/sf2/sf_GMbank.sf2"
 """Debian's csound-soundfont: a fourth GM sample set."""
-
-
 REALISM = performance.STEPS + augment.STEPS
 """Every named realism step of `--realism` (performance, then recording)."""
 
@@ -56,6 +52,12 @@ def default_soundfonts() -> list[Path]:
     return [p for p in candidates if p.is_file()] + [Path(PHYSICAL)] * physical.available()
 
 
+def covered(sample_set: str) -> tuple[str, ...]:
+    """The instruments a sample set plays: all 13 for a GM soundfont or the physical models, a
+    library of recorded notes those it has recordings of."""
+    return load_library(sample_set).instruments if is_library(sample_set) else ABBREVIATIONS
+
+
 @dataclass(frozen=True)
 class SynthSettings:
     """Everything that decides the output besides the item index (saved with the data)."""
@@ -88,8 +90,21 @@ class SynthSettings:
             if path == PHYSICAL:
                 if not physical.available():
                     raise VimssError(f"{PHYSICAL} need Csound: install Debian's csound (`make demo` does as root)")
+            elif is_library(path):
+                load_library(path)  # a library that names no recording is refused here, before any item
             elif not Path(path).is_file():
-                raise VimssError(f"soundfont not found: {path} (or give {PHYSICAL} for Csound's physical models)")
+                raise VimssError(
+                    f"soundfont not found: {path} (give an SF2/SF3 file, a folder of recorded notes with a "
+                    f"library.json, or {PHYSICAL} for Csound's physical models)"
+                )
+        if not self.instruments:
+            raise VimssError("the sample sets play no instrument")
         unknown = [s for s in self.realism if s not in REALISM]
         if unknown:
             raise VimssError(f"unknown realism step '{unknown[0]}' (choose from {', '.join(REALISM)})")
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        """The instruments some sample set plays: the only ones an item's parts are given."""
+        played = {abbr for s in self.soundfonts for abbr in covered(s)}
+        return tuple(a for a in ABBREVIATIONS if a in played)

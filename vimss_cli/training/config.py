@@ -46,6 +46,10 @@ class TrainConfig:
     cue (a viola is close to a violin scaled by 1.15). Validation is never augmented. 0 turns it off."""
     aligned_share: float = 0.5
     """Share of examples from URMP-layout pieces when both layouts are given."""
+    data_shares: tuple[float, ...] = ()
+    """Share of examples drawn from each `--data` folder, in their order (each folder then
+    mixes only its own recordings); empty: the Solos-layout folders pooled into one
+    mix-and-separate set and the URMP-layout ones into another, blended by aligned_share."""
     loss: str = "mask"
     """U-Nets: "mask" (the magnitude-weighted L2 on ratio masks, or BCE on binary masks) or
     "si-sdr" (minus the SI-SDR of the separated waveforms, through the ISTFT, over the
@@ -77,6 +81,9 @@ class TrainConfig:
             raise VimssError("train config: lr must be positive, noise and aligned_share within [0, 1]")
         if not (self.source_eq_db >= 0 and 0 <= self.speed_semitones <= 12):
             raise VimssError("train config: source_eq_db must be at least 0, speed_semitones within [0, 12]")
+        object.__setattr__(self, "data_shares", tuple(float(s) for s in self.data_shares))
+        if any(s < 0 for s in self.data_shares) or (self.data_shares and not sum(self.data_shares) > 0):
+            raise VimssError("train config: data_shares must be at least 0, and not all 0")
         if self.loss not in LOSSES:
             raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from ..devices import process_group, resolve_device
-from ..errors import Terminated, TrainingStopped
+from ..errors import Terminated, TrainingStopped, VimssError
 from ..nets.checkpoints import save_pretrained
 from .config import TrainConfig
 from .data import Example, VisualLookup
@@ -51,6 +51,7 @@ def train(
     config: TrainConfig,
     *,
     val_data: list[Path] | None = None,
+    report_data: list[Path] | None = None,
     resume: bool = False,
     device: str = "auto",
     workers: int = 2,
@@ -63,10 +64,15 @@ def train(
         latest = run_dir / "latest"
         # Folders are read before any file is written, so bad data leaves nothing behind.
         found = find_recordings(data)
+        if config.data_shares and len(config.data_shares) != len(data):
+            raise VimssError(
+                f"train config: data_shares gives {len(config.data_shares)} shares for {len(data)} --data folders"
+            )
         folds = [find_recordings([folder]) for folder in val_data] if val_data else [found]
+        reported = [find_recordings([folder]) for folder in report_data or []]
         videos = {}
         if config.model.uses_visual:
-            for recordings in (found, *folds):
+            for recordings in (found, *folds, *reported):
                 videos.update(videos_of(recordings))
         if rank == 0:
             open_run_folder(run_dir, resume)
@@ -81,11 +87,14 @@ def train(
             truncate_log(run_dir / "log.csv", 0)
         # With the backbone's final weights (a resumed run's), every video's features are cached once.
         visual = (
-            visual_lookup(model, videos, [*data, *(val_data or [])], run_dir / "features", rank, world)
+            visual_lookup(
+                model, videos, [*data, *(val_data or []), *(report_data or [])], run_dir / "features", rank, world
+            )
             if videos
             else None
         )
         val_sets = [validation_set(fold, config, visual) for fold in folds]
+        report_sets = [validation_set(fold, config, visual) for fold in reported]
         net: torch.nn.Module = model
         if world > 1:
             net = torch.nn.parallel.DistributedDataParallel(
@@ -116,6 +125,7 @@ def train(
                     if on_step:
                         on_step(state.step, config.steps, loss.item())
                 last = Validation.over_folds([validate(model, v, config, dev, rank, world, workers) for v in val_sets])
+                last.report = tuple(validate(model, v, config, dev, rank, world, workers).si_sdri for v in report_sets)
                 scheduler.step(last.loss)
                 _update_curriculum(state, last, config)
                 improved = last.si_sdri > state.best

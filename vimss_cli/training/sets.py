@@ -5,7 +5,7 @@ segments), the fixed validation set of each fold, and a visual model's cached vi
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch.distributed as dist
@@ -26,21 +26,27 @@ class Recordings:
     """Instrument index -> single-instrument recordings (Solos layout)."""
     pieces: list[Piece]
     """URMP-layout pieces."""
+    folders: list[Recordings] = field(default_factory=list)
+    """Each folder's own, in order (for `data_shares`)."""
 
 
 def find_recordings(dirs: list[Path]) -> Recordings:
     """Solos-layout and URMP-layout folders, told apart by their instrument folders."""
     solos: dict[int, list[Path]] = {}
     pieces: list[Piece] = []
+    folders = []
     for folder in dirs:
         if not folder.is_dir():
             raise VimssError(f"dataset folder not found: {folder}")
         if any((folder / inst.solos_folder).is_dir() for inst in INSTRUMENTS):
-            for k, files in solos_recordings(folder).items():
+            own = Recordings(solos_recordings(folder), [])
+            for k, files in own.solos.items():
                 solos.setdefault(k, []).extend(files)
         else:
-            pieces += urmp_pieces(folder)[0]
-    return Recordings(solos, pieces)
+            own = Recordings({}, urmp_pieces(folder)[0])
+            pieces += own.pieces
+        folders.append(own)
+    return Recordings(solos, pieces, folders)
 
 
 TrainingSet = MixAndSeparate | PieceSegments | Blend
@@ -56,8 +62,18 @@ def training_data(
     *,
     augment: bool = True,
 ) -> TrainingSet:
-    """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces;
-    `augment` False leaves out the tape-speed augmentation (validation sets)."""
+    """Mixtures from Solos-layout recordings (mix-and-separate) and URMP-layout pieces, or with
+    `data_shares` from each folder apart in those shares; `augment` False leaves out the
+    tape-speed augmentation (validation sets)."""
+    if config.data_shares:
+        if len(config.data_shares) != len(found.folders):
+            raise VimssError(
+                f"train config: data_shares gives {len(config.data_shares)} shares "
+                f"for {len(found.folders)} --data folders"
+            )
+        own = replace(config, data_shares=())
+        sets = [training_data(f, own, size, seed, max_sources, visual, augment=augment) for f in found.folders]
+        return Blend(sets, list(config.data_shares), size, seed)
     solos, pieces = found.solos, found.pieces
     window = config.model.example_window
     speed = config.speed_semitones if augment else 0.0
@@ -131,4 +147,5 @@ def validation_set(found: Recordings, config: TrainConfig, visual: VisualLookup 
     """The run's fixed validation mixtures: the same for every check of a run and for
     anything that scores its checkpoints afterwards (scripts/choose_average.py)."""
     seed = examples_seed(config, True)
-    return training_data(found, config, config.validation_size, seed, config.max_sources, visual, augment=False)
+    pooled = replace(config, data_shares=())  # a fold is validated as one set
+    return training_data(found, pooled, config.validation_size, seed, config.max_sources, visual, augment=False)

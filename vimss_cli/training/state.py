@@ -35,6 +35,7 @@ LOG_FIELDS = (
     "val_si_sdr",
     "val_si_sdri",
     "val_si_sdri_folds",
+    "val_si_sdri_report",
     "lr",
     "max_sources",
     "seconds",
@@ -123,7 +124,8 @@ def card(config: TrainConfig, state: TrainState, result: Validation, which: str)
         f"Checkpoint `{which}` of `vimss train` after {state.step} steps of batch {config.batch_size} "
         f"({state.seconds / 60:.1f} min). Validation: loss {result.loss:.5f}, SI-SDR {result.si_sdr:.2f} dB, "
         f"SI-SDR improvement {result.si_sdri:+.2f} dB over the mix"
-        + (f" (mean of the folds {', '.join(f'{v:+.2f}' for v in result.folds)})." if result.folds else ".")
+        + (f" (mean of the folds {', '.join(f'{v:+.2f}' for v in result.folds)})" if result.folds else "")
+        + (f"; on the report-only folds {', '.join(f'{v:+.2f}' for v in result.report)}." if result.report else ".")
     )
     return model_card(which, config.model, details)
 
@@ -213,6 +215,7 @@ def append_log(path: Path, state: TrainState, batch: int, train_loss: float, res
                 "val_si_sdr": f"{result.si_sdr:.3f}",
                 "val_si_sdri": f"{result.si_sdri:.3f}",
                 "val_si_sdri_folds": " ".join(f"{v:.3f}" for v in result.folds),
+                "val_si_sdri_report": " ".join(f"{v:.3f}" for v in result.report),
                 "lr": f"{lr:.3g}",
                 "max_sources": state.max_sources,
                 "seconds": f"{state.seconds:.1f}",

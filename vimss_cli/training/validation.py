@@ -25,6 +25,8 @@ class Validation:
     folds: tuple[float, ...] = ()
     """SI-SDR improvement on each validation folder when there are several; the other
     fields are their means, so a run is chosen on the mean over the folds."""
+    report: tuple[float, ...] = ()
+    """SI-SDR improvement on each `--report-data` folder: logged beside, never used to choose."""
 
     @staticmethod
     def over_folds(results: list[Validation]) -> Validation:

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Issue 27's rendered corpora and folds with recorded notes, after scripts/real_instruments.py has
+# fetched and laid out the recordings in $REAL (default data/real). Every `vimss synth` call is
+# resumable: rerun the script after an interruption and it continues where it stopped.
+#
+#   scripts/real_corpus.sh            # fold R1's rendered validation pieces, and the Philharmonia corpora
+#
+# Fold R1 (`$REAL/folds/r1-pieces-val`): 24 train-split pieces played with the libraries no training
+# row uses (Weresax, War Tuba, Meatbass, Smolken's bass, MTG's saxophones, Iowa, VSCO), each
+# player on a library of its own instrument; its test pieces (test-split scores) are rendered by
+# benchmarks/quality.py --set r1. Training: $DATA/solos-philharmonia$SUFFIX ($HOURS h of solo
+# parts) and $DATA/urmp-philharmonia$SUFFIX (aligned pieces), played with the Philharmonia's notes.
+# REALISM (default: the performance steps, as the soundfont recipe) names the steps.
+set -euo pipefail
+VIMSS=${VIMSS:-.venv/bin/vimss}
+DATA=${DATA:-data}
+REAL=${REAL:-$DATA/real}
+REALISM=${REALISM:-vibrato,intonation,dynamics,timing,calibration}
+SUFFIX=${SUFFIX:-}
+HOURS=${HOURS:-2}
+WORKERS=${WORKERS:-2}
+R1=(weresax war-tuba meatbass smolken-bass mtg-sax iowa vsco-violin vsco-cello vsco-contrabass vsco-flute
+    vsco-clarinet vsco-bassoon vsco-saxophone vsco-trumpet vsco-french-horn vsco-trombone vsco-tuba)
+r1=(); for s in "${R1[@]}"; do r1+=(--soundfont "$REAL/sources/$s"); done
+
+$VIMSS synth "$REAL/folds/r1-pieces-val" --layout urmp --split train --pieces 24 --max-parts 5 --seconds 20 --seed 2 \
+    --sample-rate 11025 "${r1[@]}" --realism "$REALISM" --workers "$WORKERS"
+$VIMSS synth "$DATA/solos-philharmonia$SUFFIX" --layout solos --hours "$HOURS" --sample-rate 11025 \
+    --soundfont "$REAL/sources/philharmonia" --realism "$REALISM" --workers "$WORKERS"
+$VIMSS synth "$DATA/urmp-philharmonia$SUFFIX" --layout urmp --hours 0.75 --seconds 20 --max-parts 5 --sample-rate 11025 \
+    --soundfont "$REAL/sources/philharmonia" --realism "$REALISM" --workers "$WORKERS"
