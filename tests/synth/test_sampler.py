@@ -13,6 +13,7 @@ from tests.synth.test_synth import TIM, write_score
 from vimss_cli.errors import VimssError
 from vimss_cli.synth import sampler
 from vimss_cli.synth.dataset import synthesize
+from vimss_cli.synth.item import render_item
 from vimss_cli.synth.libraries import LIBRARY_FILE, load_library, note_pitch
 from vimss_cli.synth.notation import Note
 from vimss_cli.synth.performance import Performance, PlayedNote, Style, mechanical
@@ -216,3 +217,16 @@ def test_an_instrument_a_library_lacks_is_played_by_a_set_that_has_it(library, t
     assert any(recorded for _, recorded in played_by)  # the library played its instruments in some items
     assert any(abbr not in ("vn", "vc") for abbr, _ in played_by)  # and the others still had parts
     assert all(not recorded for abbr, recorded in played_by if abbr not in ("vn", "vc"))  # TimGM6mb played them
+
+
+def test_a_recording_that_cannot_be_decoded_skips_its_item_with_a_reason(tmp_path):
+    root = tmp_path / "broken"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "violin_A4_long_forte_arco-normal.mp3").write_bytes(b"\xff\xfb" + bytes(4000))  # not audio
+    sf.write(root / "data" / "cello_C3_long_forte_arco-normal.mp3", tone(48, 3.0, 0.8), 44100)
+    (root / "data" / "viola_C4_long_forte_arco-normal.mp3").write_bytes(b"")  # empty: left out when read
+    (root / LIBRARY_FILE).write_text(json.dumps({"format": "philharmonia", "folder": "data"}))
+    assert load_library(root).instruments == ("vn", "vc")
+    score = write_score(tmp_path / "duo.mid", [[69, 71, 72, 71] * 3, [48, 50, 52, 50] * 3])
+    item = render_item(0, score, SynthSettings("urmp", (str(root),), sample_rate=11025, seconds=2.0, split="all"))
+    assert "violin_A4_long_forte_arco-normal.mp3" in item.record["skipped"] and not item.files

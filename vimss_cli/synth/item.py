@@ -20,7 +20,7 @@ from ..instruments import instrument
 from . import augment, performance, physical, sampler
 from .arrange import Voice, arrange
 from .fluidsynth import render_part
-from .libraries import is_library, load_library
+from .libraries import UnreadableRecording, is_library, load_library
 from .notation import PARSE_SECONDS, Note, cached_parts, score_name, split_of, title_of
 from .performance import Performance, mechanical, perform, rubato_notes
 from .physical import PHYSICAL
@@ -91,12 +91,17 @@ def render_item(index: int, score: Path, settings: SynthSettings, parse_limit: f
     timbres = _timbres(index, voices, recordings, settings.seed)
     stems = []
     for voice, played, (sample_set, chain), timbre in zip(voices, performances, recordings, timbres):
-        stem = render_stem(
-            played, voice, sample_set, timbre, settings.sample_rate, None if "room" in steps else reverb, frames
-        )
-        if "calibration" in steps:
-            stem *= 10 ** (
-                calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate) / 20
+        try:
+            stem = render_stem(
+                played, voice, sample_set, timbre, settings.sample_rate, None if "room" in steps else reverb, frames
+            )
+            if "calibration" in steps:
+                stem *= 10 ** (
+                    calibration_db(voice.instrument, voice.program, sample_set, timbre, settings.sample_rate) / 20
+                )
+        except UnreadableRecording as err:  # one broken recording skips its item, not the run
+            return RenderedItem(
+                index, {**record, "skipped": f"{voice.instrument} on {Path(sample_set).name}: {err}"}, {}
             )
         if chain is not None:
             stem = augment.record(stem, chain, settings.sample_rate, steps)

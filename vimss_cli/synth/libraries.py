@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,12 @@ tonguing, glissandi...) are effects a chamber part rarely asks for, and are left
 ONSET_DB = -40.0
 """A recording starts where its level first comes within this of its peak (leading silence cut)."""
 PRE_ROLL = 0.005
+MIN_BYTES = 1024
+"""Files smaller than this hold no note (the Philharmonia's set has two empty ones): left out."""
+
+
+class UnreadableRecording(VimssError):
+    """A library's recording that cannot be decoded: the item that plays it is skipped, not the run."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,8 @@ def load_library(path: str | Path) -> Library:
     readers = {"philharmonia": _philharmonia, "sfz": _sfz, "iowa": _iowa, "named-notes": _named_notes}
     if kind not in readers:
         raise VimssError(f"{spec_file}: format must be one of {', '.join(FORMATS)}, not {kind!r}")
-    notes = tuple(sorted(readers[kind](root, spec), key=lambda n: (n.instrument, n.pitch, n.velocity, n.path)))
+    found = [n for n in readers[kind](root, spec) if os.path.getsize(n.path) >= MIN_BYTES]
+    notes = tuple(sorted(found, key=lambda n: (n.instrument, n.pitch, n.velocity, n.path)))
     if not notes:
         raise VimssError(f"{root}: {LIBRARY_FILE} names no playable recording")
     return Library(spec.get("name", root.name), root, notes)
@@ -298,7 +306,10 @@ def _named_notes(root: Path, spec: dict[str, Any]) -> list[RecordedNote]:
 def recording(path: str) -> tuple[np.ndarray, int]:
     """A recording decoded to mono float32 (what it holds, `load_available`), its leading
     silence cut, and its sample rate."""
-    wave, rate = load_available(path)
+    try:
+        wave, rate = load_available(path)
+    except VimssError as err:
+        raise UnreadableRecording(str(err)) from None
     mono = wave.mean(axis=0).astype(np.float32)
     level = np.abs(mono)
     peak = float(level.max(initial=0.0))
