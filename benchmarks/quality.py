@@ -11,13 +11,21 @@ not to have trained on. Sets (`--set`, repeat it; default: all three):
   players. Models of fold A never train on MuseScore_General.
 - `physical`: fold B: Csound's physical models with every realism step, 2-5 players.
   Models of fold B never train on them.
+- `r1`: real fold R1's rendered pieces: test-split scores played with recorded notes of the
+  libraries no training row uses (Weresax, War Tuba, Meatbass, Smolken's bass, MTG's
+  saxophones, Iowa, VSCO; no viola among them), the performance steps and calibration, 2-5
+  players; `--real DIR` (default data/real, from scripts/real_instruments.py) holds them.
+- `r1-phrases`: fold R1's real playing: 40 pieces mixed from the test halves of the Bach solo
+  violin and Medley-solos recordings (`DIR/folds/r1-phrases-test`, made by real_instruments.py).
+- `r2`: fold R2: 40 pieces mixed from the Philharmonia's held-out phrases, test half
+  (`DIR/folds/r2-test`): real playing by the players whose other recordings training hears.
 
 Rows: every bundled model (or each --model), the ideal ratio / binary mask oracles and
 the input mix; the improvement columns are the mean paired difference to the mix on the
-same sources, overall and for vn / va / vc.
+same sources, overall and for every instrument the set holds (--json keeps them all).
 
     .venv/bin/python benchmarks/quality.py [--set old --set musescore ...] [--pieces 40] [--model NAME_OR_FOLDER ...]
-        [--ablation] [--segment 5.944] [--video] [--json FILE]
+        [--ablation] [--segment 5.944] [--video] [--json FILE] [--real data/real]
 
 --ablation adds every kept ablation row (`benchmarks/ablation/<row>/`) to the models.
 
@@ -36,6 +44,8 @@ import time
 from pathlib import Path
 
 from harness import VIMSS, WORK
+
+from vimss_cli.instruments import ABBREVIATIONS
 
 MUSESCORE = "/usr/share/sounds/sf3/MuseScore_General.sf3"
 COMMON = [
@@ -57,7 +67,9 @@ SETS = {
     "musescore": [*COMMON, "--max-parts", "5", "--soundfont", MUSESCORE, "--realism", "all"],
     "physical": [*COMMON, "--max-parts", "5", "--soundfont", "physical-models", "--realism", "all"],
 }
-INSTRUMENTS = ("vn", "va", "vc")
+MIXED = {"r1-phrases": "r1-phrases-test", "r2": "r2-test"}
+"""Real sets mixed by scripts/real_instruments.py: their folder under <real>/folds."""
+REAL_REALISM = "vibrato,intonation,dynamics,timing,calibration"
 ABLATION = Path(__file__).parent / "ablation"
 """Every ablation row's checkpoint (issue 14), scored with --ablation."""
 
@@ -66,7 +78,18 @@ def vimss(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([VIMSS, *args], check=True, capture_output=True, text=True)
 
 
-def render_set(name: str, pieces: int, workers: int, video: bool) -> Path:
+def render_set(name: str, pieces: int, workers: int, video: bool, real: Path = Path("data/real")) -> Path:
+    if name in MIXED:
+        folder = real / "folds" / MIXED[name]
+        if not folder.is_dir():
+            sys.exit(f"{folder} is missing: run scripts/real_instruments.py first")
+        return folder
+    if name == "r1":
+        listed = real / "folds" / "r1-libraries.txt"  # scripts/real_instruments.py names fold R1's libraries
+        libraries = [a for s in listed.read_text().split() for a in ("--soundfont", str(real / "sources" / s))]
+        out = WORK / f"heldout-r1-{pieces}"
+        vimss("synth", str(out), *COMMON, "--max-parts", "5", *libraries, "--realism", REAL_REALISM)
+        return out
     if name != "physical" and not Path(MUSESCORE).is_file():
         sys.exit(f"{MUSESCORE} is missing: run `make install` as root (musescore-general-soundfont) first")
     out = WORK / f"heldout-{name}-{'video-' * video}{pieces}"
@@ -90,7 +113,7 @@ def paired_improvement(rows: list[dict], method: str, metric: str, instrument: s
 
 def score_set(name: str, models: list[str], args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """{method: {column: value}} on one set, and its table printed."""
-    data = render_set(name, args.pieces, args.workers, args.video)
+    data = render_set(name, args.pieces, args.workers, args.video, args.real)
     out = args.out / name
     started = time.perf_counter()
     extra = ["--segment", str(args.segment)] if args.segment else []
@@ -104,12 +127,11 @@ def score_set(name: str, models: list[str], args: argparse.Namespace) -> dict[st
         f"\n### Set `{name}`: {args.pieces} held-out pieces ({min(n_sources)}-{max(n_sources)} sources), "
         f"{'whole pieces' if not args.segment else f'{args.segment:g}-s segments'}; evaluate took {seconds:.0f} s\n"
     )
+    present = [a for a in ABBREVIATIONS if any(r["instrument"] == a for r in rows)]
     print(
-        "| method | SI-SDR | SI-SDRi | SDR | SDRi | SIR | SAR | "
-        + " | ".join(f"SI-SDRi {i}" for i in INSTRUMENTS)
-        + " |"
+        "| method | SI-SDR | SI-SDRi | SDR | SDRi | SIR | SAR | " + " | ".join(f"SI-SDRi {i}" for i in present) + " |"
     )
-    print("|---" * (7 + len(INSTRUMENTS)) + "|")
+    print("|---" * (7 + len(present)) + "|")
     table: dict[str, dict[str, float]] = {}
     for method in summary:
         s = summary[method]
@@ -121,13 +143,13 @@ def score_set(name: str, models: list[str], args: argparse.Namespace) -> dict[st
             "sir": s["sir"]["mean"],
             "sar": s["sar"]["mean"],
         }
-        values |= {f"si_sdri_{i}": paired_improvement(rows, method, "si_sdr", i) for i in INSTRUMENTS}
+        values |= {f"si_sdri_{i}": paired_improvement(rows, method, "si_sdr", i) for i in present}
         table[method] = values
         sar = "—" if method == "mix" else f"{values['sar']:.2f}"
         print(
             f"| {method} | {values['si_sdr']:.2f} | {values['si_sdri']:+.2f} | {values['sdr']:.2f} | "
             f"{values['sdri']:+.2f} | {values['sir']:.2f} | {sar} | "
-            + " | ".join(f"{values[f'si_sdri_{i}']:+.2f}" for i in INSTRUMENTS)
+            + " | ".join(f"{values[f'si_sdri_{i}']:+.2f}" for i in present)
             + " |"
         )
     by_n = report["by_n_sources"]
@@ -140,7 +162,10 @@ def score_set(name: str, models: list[str], args: argparse.Namespace) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", action="append", choices=sorted(SETS), help="default: old, musescore and physical")
+    parser.add_argument(
+        "--set", action="append", choices=sorted([*SETS, "r1", *MIXED]), help="default: old, musescore and physical"
+    )
+    parser.add_argument("--real", type=Path, default=Path("data/real"), help="scripts/real_instruments.py's folder")
     parser.add_argument("--pieces", type=int, default=40)
     parser.add_argument("--model", action="append", help="default: every bundled model")
     parser.add_argument(

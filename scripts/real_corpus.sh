@@ -19,9 +19,7 @@ REALISM=${REALISM:-vibrato,intonation,dynamics,timing,calibration}
 SUFFIX=${SUFFIX:-}
 HOURS=${HOURS:-2}
 WORKERS=${WORKERS:-2}
-R1=(weresax war-tuba meatbass smolken-bass mtg-sax iowa vsco-violin vsco-cello vsco-contrabass vsco-flute
-    vsco-clarinet vsco-bassoon vsco-saxophone vsco-trumpet vsco-french-horn vsco-trombone vsco-tuba)
-r1=(); for s in "${R1[@]}"; do r1+=(--soundfont "$REAL/sources/$s"); done
+r1=(); for s in $(cat "$REAL/folds/r1-libraries.txt"); do r1+=(--soundfont "$REAL/sources/$s"); done
 
 $VIMSS synth "$REAL/folds/r1-pieces-val" --layout urmp --split train --pieces 24 --max-parts 5 --seconds 20 --seed 2 \
     --sample-rate 11025 "${r1[@]}" --realism "$REALISM" --workers "$WORKERS"

@@ -183,6 +183,9 @@ SOURCES = (
         for n in VSCO
     ),
 )
+R1 = ("weresax", "war-tuba", "meatbass", "smolken-bass", "mtg-sax", "iowa", *(f"vsco-{n}" for n in VSCO))
+"""Fold R1's libraries: players and rooms no ablation row trains on (their validation and test
+pieces are played with them; folds/r1-libraries.txt lists them for real_corpus.sh and quality.py)."""
 RESERVED = ("urmp", "bach10", "trios", "phenicx", "mukulkant-mikemighty/bss")
 """Outside-evaluation sets: never fetched for training or validation."""
 
@@ -264,6 +267,8 @@ def lay_out(dest: Path) -> None:
     for name, takes in sets.items():
         segments = write_solos(takes, dest / "phrases" / name)
         print(f"phrases/{name}: {len(takes)} recordings, {segments} segments")
+    (dest / "folds").mkdir(parents=True, exist_ok=True)
+    (dest / "folds" / "r1-libraries.txt").write_text("\n".join(R1) + "\n")
     for name, solos in (("r2-test", "philharmonia-heldout-test"), ("r1-phrases-test", "other-test")):
         pieces = write_mixtures(dest / "phrases" / solos, dest / "folds" / name, Mixtures(pieces=40, seed=3))
         print(f"folds/{name}: {pieces} pieces")
