@@ -27,7 +27,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vimss models
 	$(VENV)/bin/vimss separate examples/duet.flac --instruments vn,vc --out separated $(if $(MODEL),--model $(MODEL))
-	$(VENV)/bin/vimss separate examples/quartet.mp4 --instruments vn,va,vc --out separated --save-boxes separated/quartet-players.png $(if $(MODEL),--model $(MODEL))
+	$(VENV)/bin/vimss separate examples/quartet.mp4 --instruments vn,va,vc --out separated --save-boxes separated/quartet-players.png --model $(or $(MODEL),vimss-visual)
 
 # Style (ruff: lint and format), types (mypy), then the tests; ruff and mypy read pyproject.toml.
 test: $(STAMP)

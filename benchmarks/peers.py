@@ -48,7 +48,9 @@ def separate(name: str, model: torch.nn.Module, wave: torch.Tensor) -> torch.Ten
     if name == "umxl":
         return model(wave[None])[0]
     from demucs.apply import apply_model
+    from demucs.htdemucs import HTDemucs
 
+    assert isinstance(model, HTDemucs), "build() makes the htdemucs peer"
     ref = wave.mean(0)
     mean, std = ref.mean(), ref.std()
     out = apply_model(model, ((wave - mean) / std)[None], shifts=1, split=True, overlap=0.25, progress=False)

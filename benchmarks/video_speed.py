@@ -31,7 +31,7 @@ import torch
 from harness import WORK, synth_video_piece
 
 from vimss_cli.dsp.audio import load_audio
-from vimss_cli.nets.checkpoints import DEFAULT_VIDEO_MODEL, load_model
+from vimss_cli.nets.checkpoints import load_model
 from vimss_cli.separator import Separator
 from vimss_cli.video.detector import load_detector
 from vimss_cli.video.features import VideoFeatures
@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--players", type=int, default=3)
-    parser.add_argument("--model", default=DEFAULT_VIDEO_MODEL)
+    parser.add_argument("--model", default="vimss-visual")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

@@ -15,19 +15,24 @@ import csv
 import json
 from pathlib import Path
 
+from vimss_cli.instruments import ABBREVIATIONS
 from vimss_cli.nets.checkpoints import load_folder, model_card, save_pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def fold_table(quality: dict, method: str) -> str:
-    lines = ["| set | SI-SDRi | SDRi | SI-SDRi vn | SI-SDRi va | SI-SDRi vc |", "|---|---|---|---|---|---|"]
-    for name, table in quality.items():
-        row = table.get(method)
-        if row is None:
-            continue
-        cells = [row["si_sdri"], row["sdri"], row["si_sdri_vn"], row["si_sdri_va"], row["si_sdri_vc"]]
-        lines.append(f"| `{name}` | " + " | ".join(f"{v:+.2f}" for v in cells) + " |")
+    """Every set's SI-SDRi and SDRi, and the SI-SDRi of each instrument the sets hold (a blank where a set has none)."""
+    rows = {name: table[method] for name, table in quality.items() if method in table}
+    present = [a for a in ABBREVIATIONS if any(f"si_sdri_{a}" in row for row in rows.values())]
+    lines = [
+        "| set | SI-SDRi | SDRi | " + " | ".join(f"SI-SDRi {a}" for a in present) + " |",
+        "|---" * (3 + len(present)) + "|",
+    ]
+    for name, row in rows.items():
+        cells = [f"{row['si_sdri']:+.2f}", f"{row['sdri']:+.2f}"]
+        cells += [f"{row[f'si_sdri_{a}']:+.2f}" if f"si_sdri_{a}" in row else "" for a in present]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -54,7 +59,9 @@ def main() -> None:
         f"- Run: `{args.run}`, checkpoint `{args.checkpoint}`; {int(last['step']):,} steps, "
         f"{int(last['examples']):,} mixtures, {hours:.2f} h of training on 2 CPU cores (no GPU).",
         f"- Validation (SI-SDR improvement on the fold's validation pieces) peaked at step {int(peak['step']):,}: "
-        f"{float(peak['val_si_sdri']):+.2f} dB; at the last step {float(last['val_si_sdri']):+.2f} dB.",
+        f"{float(peak['val_si_sdri']):+.2f} dB; at the last step {float(last['val_si_sdri']):+.2f} dB."
+        + (f" Each fold there: {peak['val_si_sdri_folds']}." if peak.get("val_si_sdri_folds") else "")
+        + (f" Report-only folds: {peak['val_si_sdri_report']}." if peak.get("val_si_sdri_report") else ""),
         "",
         "```json",
         json.dumps(config, indent=1),

@@ -22,3 +22,8 @@ def assert_one_line_error(result, *needles: str) -> None:
     assert "Traceback" not in result.output + result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+def stem_files(folder: Path) -> list[str]:
+    """The files a separation wrote in a folder, as a user lists them (its hidden manifest aside)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))

@@ -13,6 +13,7 @@ AUDIO_CODEC = {
     ".m4a": "aac",
     ".mov": "aac",
     ".mkv": "aac",
+    ".mka": "aac",
     ".webm": "libopus",
     ".opus": "libopus",
     ".aac": "aac",
@@ -30,7 +31,7 @@ def write_media(path: Path, audio: np.ndarray | None, sr: int, video: bool = Tru
     with av.open(str(path), "w") as container:
         vstream: av.video.stream.VideoStream | None = None
         astream: av.audio.stream.AudioStream | None = None
-        if video and ext not in (".m4a", ".opus", ".aac"):
+        if video and ext not in (".m4a", ".mka", ".opus", ".aac"):
             added = container.add_stream(VIDEO_CODEC[ext], rate=10)
             assert isinstance(added, av.video.stream.VideoStream)
             vstream = added

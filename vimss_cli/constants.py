@@ -21,6 +21,9 @@ SEGMENT_SAMPLES = 65535
 """Training segment length at SAMPLE_RATE: 65535 samples give 256 STFT frames."""
 
 DEFAULT_SEGMENT = SEGMENT_SAMPLES / SAMPLE_RATE
+MIN_SEGMENT = 1.0
+"""Shortest segment in seconds: an input shorter than that is separated zero-padded to it (the
+STFT needs more samples than half its window; 100 samples could not be separated)."""
 """Seconds per separated segment by default: the training length (5.944 s)."""
 
 DB_FLOOR = -80.0

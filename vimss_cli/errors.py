@@ -17,6 +17,11 @@ def one_line(err: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`n` and its noun in the number it takes: '1 box', '3 boxes' (messages never say '1 boxes')."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 class Terminated(BaseException):
     """SIGTERM or SIGHUP arrived (the CLI turns them into this): it unwinds like Ctrl-C,
     so partial outputs are removed and a training run saves where it is."""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .constants import DEFAULT_SEGMENT, HOP, N_FFT, SAMPLE_RATE, WIENER_ITERATIONS
+from .constants import DEFAULT_SEGMENT, HOP, MIN_SEGMENT, N_FFT, SAMPLE_RATE, WIENER_ITERATIONS
 from .dsp.audio import (
     resample_stream,
     to_model_input,
@@ -116,8 +116,8 @@ class Separator:
     ) -> None:
         """Takes `model` itself, not a copy: it is moved to `device` (channels-last) and
         switched to eval mode, so a caller that goes on training it must switch it back."""
-        if segment <= 0:
-            raise VimssError(f"--segment must be positive, got {segment}")
+        if not segment >= MIN_SEGMENT:
+            raise VimssError(f"--segment must be at least {MIN_SEGMENT:g} s, got {segment:g}")
         if not 0 <= overlap <= segment / 2:
             raise VimssError(f"--overlap must be between 0 and half the segment ({segment / 2:.2f} s), got {overlap}")
         if wiener_iterations < 0:

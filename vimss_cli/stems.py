@@ -5,7 +5,9 @@ format, bit depth, clip handling and the choice of stems (`--stems`, `--two-stem
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,7 +18,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .atomic import remove_stale_partials
+from . import atomic
+from .constants import MIN_SEGMENT
 from .dsp.audio import (
     CLIP_MODES,
     STEM_EXTENSIONS,
@@ -27,9 +30,12 @@ from .dsp.audio import (
     read_ahead,
 )
 from .errors import VimssError
-from .instruments import INSTRUMENTS, Instrument, LineUp
+from .instruments import Instrument, LineUp
 from .separator import Separator, VisualSource
 
+MANIFEST = ".vimss-stems.json"
+"""What vimss wrote in a track's folder (the input, the stem files): a rerun removes those of its
+stems the new run does not write, and never a file of the user's (a `db.wav` of their own)."""
 NAMED_SHARE_WARNING = 0.6
 """`separate_file` warns when the named instruments' masks claim less of the input's energy
 than this. Measured with vimss-labels: every player named, 0.75-0.99 (the duet example 0.75,
@@ -71,7 +77,9 @@ def separate_file(
     `on_warning` hears about either.
 
     `filename` names each stem inside `out_dir` ({stem}, {ext}); when `out_dir` is the
-    track's `own_folder`, stems an earlier run left there are removed.
+    track's `own_folder`, the stems an earlier run wrote there (its MANIFEST lists them) and
+    this one does not are removed, and only those. An input shorter than MIN_SEGMENT is
+    separated zero-padded to it.
 
     `instruments` are those that play; `stems` picks which of them (or "residual") to
     write. `two_stems` writes that instrument and `no_<it>` (the input minus it, so the
@@ -99,7 +107,7 @@ def separate_file(
             gain = 1.0 / peak
             warn(
                 f"{Path(path).name} peaks at {peak:.2f}x full scale: its stems are scaled by "
-                f"{20 * math.log10(gain):.1f} dB to fit {bit_depth}-bit output "
+                f"{20 * math.log10(gain):.1f} dB to fit {'mp3' if fmt == 'mp3' else bit_depth + '-bit'} output "
                 "(--clip-mode clamp clips instead, --bit-depth 32f keeps the level)"
             )
         else:
@@ -121,15 +129,9 @@ def separate_file(
         if info.frames and separator.segment * info.sample_rate > info.frames:
             # A segment longer than the input would only pad it (1000 s for a 13-s file).
             separator = copy.copy(separator)
-            separator.segment = info.frames / info.sample_rate
+            separator.segment = max(MIN_SEGMENT, info.frames / info.sample_rate)
             separator.overlap = min(separator.overlap, separator.segment / 2)
-        folders = sorted({t.parent for t in targets})
-        for folder in folders:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise VimssError(f"cannot create output folder {folder}: {err.strerror or err}") from None
-            remove_stale_partials(folder)
+        created = _make_folders(sorted({t.parent for t in targets}))
         writers: list[AtomicAudioWriter] = []
         try:
             for target in targets:
@@ -150,22 +152,45 @@ def separate_file(
                 written.result()
             paths = {name: w.commit() for name, w in zip(names, writers)}
         except (OSError, RuntimeError) as err:  # soundfile's LibsndfileError is a RuntimeError
-            for writer in writers:
-                writer.discard()
+            why = _write_failure(out_dir, err)  # while the folder is there to ask about its disk
+            _undo(writers, created)
             if isinstance(err, RuntimeError) and not isinstance(err, sf.LibsndfileError):
                 raise
-            raise VimssError(f"cannot write to {out_dir}: {_write_failure(out_dir, err)}") from None
+            raise VimssError(f"cannot write to {out_dir}: {why}") from None
         except BaseException:
-            for writer in writers:
-                writer.discard()
+            _undo(writers, created)
             raise
     clipped = sum(w.clipped for w in writers)
     if clipped:
         share = 100 * clipped / max(1, sum(w.samples for w in writers))
         warn(f"{clipped} stem samples ({share:.2g}%) were beyond full scale and clipped")
-    if own_folder and filename == "{stem}.{ext}":
-        _remove_other_stems(out_dir, set(paths.values()))
+    if own_folder:
+        _replace_earlier_stems(out_dir, Path(path), set(paths.values()))
     return paths
+
+
+def _make_folders(folders: list[Path]) -> list[Path]:
+    """Create the stem folders (and stale partial files of a killed run go); returns the folders
+    this call created, deepest first, so a failure can take them away again."""
+    created: list[Path] = []
+    for folder in folders:
+        missing = [p for p in [folder, *folder.parents] if not p.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise VimssError(f"cannot create output folder {folder}: {err.strerror or err}") from None
+        created += missing
+        atomic.remove_stale_partials(folder)
+    return created
+
+
+def _undo(writers: list[AtomicAudioWriter], created: list[Path]) -> None:
+    """A failed track leaves nothing: its temporary stems, and the folders made for them if empty."""
+    for writer in writers:
+        writer.discard()
+    for folder in created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 @dataclass(frozen=True)
@@ -208,10 +233,18 @@ def _write_failure(folder: Path, err: BaseException) -> str:
     return getattr(err, "strerror", None) or str(err)
 
 
-def _remove_other_stems(folder: Path, keep: set[Path]) -> None:
-    """Stems an earlier run wrote to this track's folder (other instruments or formats) go,
-    so the folder holds one separation that adds up to the input; other files stay."""
-    names = {*(i.abbr for i in INSTRUMENTS), "residual", *(f"no_{i.abbr}" for i in INSTRUMENTS)}
-    for candidate in folder.iterdir():
-        if candidate.suffix.lstrip(".") in STEM_EXTENSIONS and candidate.stem in names and candidate not in keep:
-            candidate.unlink(missing_ok=True)
+def _replace_earlier_stems(folder: Path, source: Path, written: set[Path]) -> None:
+    """The stems an earlier run listed in the folder's MANIFEST and this run did not write go
+    (other instruments or formats), so the folder holds one separation that adds up to the
+    input; files vimss did not write stay. Then the manifest lists this run's stems."""
+    manifest = folder / MANIFEST
+    try:
+        earlier = json.loads(manifest.read_text()).get("stems", []) if manifest.is_file() else []
+    except (OSError, ValueError):
+        earlier = []
+    for name in earlier:
+        stale = folder / Path(name).name  # a name, never a path out of the folder
+        if stale not in written and stale.suffix.lstrip(".") in STEM_EXTENSIONS:
+            stale.unlink(missing_ok=True)
+    record = {"input": str(source), "stems": sorted(p.name for p in written if p.parent == folder)}
+    atomic.write_text(manifest, json.dumps(record, indent=1) + "\n")

@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from tests.conftest import harmonic_mix
-from tests.helpers import ROOT, assert_one_line_error, vimss
+from tests.helpers import ROOT, assert_one_line_error, stem_files, vimss
 from tests.media import write_media
 
 
@@ -21,9 +21,9 @@ def test_separate_writes_one_file_per_instrument(tmp_path, model_dir, mix_wav):
     result = vimss("separate", mix_wav, "-i", "vn,Cello", "-m", model_dir, "-o", out, "--wiener-iterations", "1")
     assert result.exit_code == 0, result.output
     folder = out / "tiny-labels" / "quartet"
-    assert sorted(p.name for p in folder.iterdir()) == ["vc.wav", "vn.wav"]
+    assert stem_files(folder) == ["vc.wav", "vn.wav"]
     src = sf.info(mix_wav)
-    for stem in folder.iterdir():
+    for stem in folder.glob("*.wav"):
         info = sf.info(stem)
         assert (info.samplerate, info.channels, info.frames, info.subtype) == (
             src.samplerate,
@@ -111,18 +111,14 @@ def test_the_bundled_default_separates_with_no_network(tmp_path):
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     folder = tmp_path / "sep" / "vimss-labels" / "duet"
-    assert sorted(p.name for p in folder.iterdir()) == ["vc.wav", "vn.wav"]
+    assert stem_files(folder) == ["vc.wav", "vn.wav"]
     assert sf.info(folder / "vn.wav").samplerate == 44100
-    # A video goes through the bundled detector, ResNet-50 and the bundled visual model.
-    video = [
-        *command[: command.index("separate") + 1],
-        str(ROOT / "examples" / "quartet.mp4"),
-        "-i",
-        "vn,va,vc",
-        "-o",
-        str(tmp_path / "sep"),
-        "--json",
-    ]
+    # A video gets the same default; -m vimss-visual goes through the bundled detector, ResNet-50
+    # and the bundled visual model.
+    video = [*command[: command.index("separate") + 1], str(ROOT / "examples" / "quartet.mp4"), "-i", "vn,va,vc"]
+    run = subprocess.run([*video, "-o", str(tmp_path / "sep"), "--json"], capture_output=True, text=True, env=env)
+    assert run.returncode == 0 and json.loads(run.stdout)["model"] == "vimss-labels", run.stderr
+    video += ["-o", str(tmp_path / "sep"), "--json", "-m", "vimss-visual"]
     # ultralytics' first run (no settings file yet) says nothing about its own `yolo` command
     env["YOLO_CONFIG_DIR"] = str(tmp_path / "ultralytics")
     run = subprocess.run(video, capture_output=True, text=True, env=env, timeout=300)

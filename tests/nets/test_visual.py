@@ -44,7 +44,8 @@ def test_padding_with_a_copy_of_a_player_changes_nothing(pooling, frames):
     visual = VisualContext(pooling).eval()
     three = features(players=3, frames=frames)
     padded = torch.cat([three, three[:, :1]], dim=1)
-    torch.testing.assert_close(visual(padded), visual(three), rtol=0, atol=0)
+    # Another batch shape takes another BLAS path: equal to float precision, not bit for bit.
+    torch.testing.assert_close(visual(padded), visual(three), rtol=0, atol=1e-6)
 
 
 def test_final_multiply_gates_masks_with_visual_instrument_probabilities():
@@ -168,7 +169,7 @@ def untrained_detector(tmp_path_factory):
 def test_cli_separates_a_video_with_boxes_and_draws_them(tmp_path, trio_video, visual_model_dir):
     from PIL import Image
 
-    from tests.helpers import vimss
+    from tests.helpers import stem_files, vimss
 
     video, boxes = trio_video
     spec = ";".join(",".join(f"{v:g}" for v in (b.x1, b.y1, b.x2, b.y2)) for b in boxes)
@@ -187,7 +188,7 @@ def test_cli_separates_a_video_with_boxes_and_draws_them(tmp_path, trio_video, v
         tmp_path / "out",
     )
     assert result.exit_code == 0, result.output
-    stems = sorted(p.name for p in (tmp_path / "out" / "tiny-visual" / "trio").iterdir())
+    stems = stem_files(tmp_path / "out" / "tiny-visual" / "trio")
     assert stems == ["va.wav", "vc.wav", "vn.wav"]
     assert Image.open(tmp_path / "boxes.png").size == (320, 180)
 

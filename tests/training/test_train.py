@@ -14,7 +14,7 @@ import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
-from tests.helpers import assert_one_line_error, vimss
+from tests.helpers import assert_one_line_error, stem_files, vimss
 from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.dsp.spectral import stft
 from vimss_cli.errors import VimssError
@@ -89,7 +89,8 @@ def test_the_loss_skips_absent_instruments_without_changing_its_value_or_gradien
     labels[0, [0, 2]] = labels[1, [1, 4, 7]] = labels[2, [0, 1, 2, 3]] = 1
     sources = torch.randn(3, 13, 255 * 16) * labels[:, :, None]  # 16 frames
     batch = Example(sources.sum(1), sources, labels)
-    torch.testing.assert_close(source_magnitudes(batch), stft(sources).abs(), rtol=0, atol=0)
+    # A subset of the slots is transformed: another batch shape, equal to float precision.
+    torch.testing.assert_close(source_magnitudes(batch), stft(sources).abs(), rtol=1e-6, atol=1e-6)
     model = build_model(ModelConfig(**TINY_MODEL)).eval()  # eval: no dropout draws between the passes
     skipping, _, _ = batch_loss(model, batch, model.config)
     skipping.backward()
@@ -132,7 +133,7 @@ def test_training_writes_checkpoints_and_a_log_that_separate_can_use(tmp_path, s
     stems = tmp_path / "stems"
     cli = vimss("separate", solos / "Violin" / "rec.flac", "-i", "vn,vc", "-m", tmp_path / "run" / "best", "-o", stems)
     assert cli.exit_code == 0, cli.output
-    assert sorted(p.name for p in (stems / "run-best" / "rec").iterdir()) == ["vc.wav", "vn.wav"]  # named for its run
+    assert stem_files(stems / "run-best" / "rec") == ["vc.wav", "vn.wav"]  # named for its run
 
 
 def test_several_validation_folders_are_folds_and_the_run_is_chosen_on_their_mean(tmp_path, solos, urmp):

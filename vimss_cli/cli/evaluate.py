@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ..constants import WIENER_ITERATIONS
-from ..errors import VimssError
+from ..constants import MIN_SEGMENT, WIENER_ITERATIONS
+from ..errors import VimssError, counted
 
 if TYPE_CHECKING:  # the commands import what they run when they run
     import torch
@@ -69,6 +69,10 @@ def evaluate(
         from ..video.players import PlayerTrack, video_players
 
         quiet_hub_logs()
+        if segment is not None and not segment >= MIN_SEGMENT:
+            raise VimssError(f"--segment must be at least {MIN_SEGMENT:g} s, got {segment:g}")
+        if workers < 1:
+            raise VimssError(f"--workers must be at least 1, got {workers}")
         pieces, skipped = urmp_pieces(data)
         known = manifest_boxes([data])
         find_detector = functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle))
@@ -134,7 +138,7 @@ def _print_evaluation(
     pieces: int,
 ) -> None:
     """`vimss evaluate`'s table (every method's mean metrics), the paired comparisons and the files written."""
-    table = Table("method", "SI-SDR", "SD-SDR", "PES", "EPS", "SDR", "SIR", "SAR", title=f"{pieces} pieces")
+    table = Table("method", "SI-SDR", "SD-SDR", "PES", "EPS", "SDR", "SIR", "SAR", title=counted(pieces, "piece"))
     for name in names:
         table.add_row(name, *(_fmt(summary[name][m]) for m in ("si_sdr", "sd_sdr", "pes", "eps", "sdr", "sir", "sar")))
     out_console.print(table)

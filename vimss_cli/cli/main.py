@@ -7,6 +7,8 @@ point: the top-level options (`--version`, `--list-models`) and the signal handl
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Annotated
 
 import typer
@@ -19,7 +21,7 @@ from ..errors import Terminated
 from . import separate, evaluate, synth, train, models  # noqa: F401
 
 # isort: on
-from .options import app, out_console
+from .options import app, out_console, print_error, quiet_broken_pipe
 
 
 @app.callback(invoke_without_command=True)
@@ -49,11 +51,34 @@ def _terminate(signum: int, _frame: object) -> None:
 
 
 def main() -> None:
+    """The console script: usage errors as one line (and {"error": ...} with --json), exit 2;
+    a reader that closes standard output early (`| head`) ends the run without a word."""
     import signal
+
+    from typer import Abort
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
-    app()
+    try:
+        code = app(standalone_mode=False, prog_name="vimss")
+    except NoArgsIsHelpError as err:  # `vimss separate` alone: its help, as click gives it
+        out_console.print(err.format_message(), highlight=False)
+        code = 2
+    except UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "vimss"
+        message = f"{err.format_message()} (see {command} --help)"
+        print_error(message)
+        if "--json" in sys.argv:
+            print(json.dumps({"error": message}))
+        code = 2
+    except Abort:
+        code = 130
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_broken_pipe()
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def convert_detector(
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
     """List bundled models and vimss models in the Hugging Face cache."""
     with user_errors(as_json):
-        from ..nets.checkpoints import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, list_models
+        from ..nets.checkpoints import DEFAULT_MODEL, list_models
 
         entries = list_models()
         if as_json:
@@ -51,7 +51,7 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON inst
             out_console.print("No models: none is bundled with this version and none is in the Hugging Face cache.")
             return
         table = Table("name", "source", "architecture", "conditioning", "path")
-        default = {DEFAULT_MODEL: " (default)", DEFAULT_VIDEO_MODEL: " (default for videos)"}
+        default = {DEFAULT_MODEL: " (default)"}
         for e in entries:
             name = e.name + (default.get(e.name, "") if e.source == "bundled" else "")
             table.add_row(name, e.source, e.architecture, e.conditioning, e.path)

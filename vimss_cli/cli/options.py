@@ -3,30 +3,43 @@ enums, warnings and the one-line error form every user-facing problem takes, pro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer._click.core import Context  # typer vendors click: its commands take this Context
-from typer.core import TyperCommand, TyperOption
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from ..errors import Terminated, VimssError, one_line
 
-if TYPE_CHECKING:  # the commands import what they run when they run
-    pass
+
+class _FlagHelp:
+    """-h/--help shown as the flag it is, without a `<bool>` value (the app and every command)."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
 
 
-class VimssCommand(TyperCommand):
+class VimssGroup(_FlagHelp, TyperGroup):
+    """The `vimss` app itself."""
+
+
+class VimssCommand(_FlagHelp, TyperCommand):
     """Help as a user reads it: flags without a `<bool>` value, usage as INPUTS... not {inputs}...."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -35,12 +48,6 @@ class VimssCommand(TyperCommand):
             if getattr(param, "is_flag", False):
                 param.metavar = ""
 
-    def get_help_option(self, ctx: Context) -> TyperOption | None:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
-
     def collect_usage_pieces(self, ctx: Context) -> list[str]:
         return [
             re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), piece) for piece in super().collect_usage_pieces(ctx)
@@ -48,6 +55,7 @@ class VimssCommand(TyperCommand):
 
 
 app = typer.Typer(
+    cls=VimssGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -57,11 +65,7 @@ app = typer.Typer(
 
 
 command = functools.partial(app.command, cls=VimssCommand)
-
-
 err_console = Console(stderr=True)
-
-
 out_console = Console(width=None if sys.stdout.isatty() else 200)
 """Piped output (a file, another program) is not cut to 80 columns."""
 
@@ -127,7 +131,7 @@ def warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
-def print_error(err: BaseException) -> None:
+def print_error(err: BaseException | str) -> None:
     """The one-line form every user-facing error takes on stderr."""
     err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
 
@@ -153,18 +157,28 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
         raise typer.Exit(128 + stop.signum) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:  # `vimss models --json | head`: the reader has all it wanted
+        quiet_broken_pipe()
     except Exception as err:
-        if os.environ.get("VIMSS_DEBUG"):
-            raise
-        text = one_line(err)
-        err_console.print(
-            f"[red]error:[/red] unexpected {type(err).__name__}: {text} (set VIMSS_DEBUG=1 for details)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        message = unexpected(err)
+        print_error(f"{message} (set VIMSS_DEBUG=1 for details)")
         if as_json:
-            print(json.dumps({"error": f"unexpected {type(err).__name__}: {text}"}))
+            print(json.dumps({"error": message}))
         raise typer.Exit(1) from None
+
+
+def unexpected(err: Exception) -> str:
+    """An error no check foresaw, in one line (raised again as it is with VIMSS_DEBUG=1)."""
+    if os.environ.get("VIMSS_DEBUG"):
+        raise err
+    return f"unexpected {type(err).__name__}: {one_line(err)}"
+
+
+def quiet_broken_pipe() -> NoReturn:
+    """Standard output was closed early: stop without a word, as a Unix filter does (128 + SIGPIPE)."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(141)
 
 
 def quiet_hub_logs() -> None:
@@ -174,12 +188,31 @@ def quiet_hub_logs() -> None:
     hf_logging.set_verbosity_error()
 
 
-def set_total(progress: Progress, task: TaskID, total: int) -> None:
-    progress.update(task, total=total)
+HEARTBEAT = 60.0
+"""Seconds between progress lines when stderr is no terminal (a log, --json): a long input is
+not silent for minutes."""
 
 
-def set_completed(progress: Progress, task: TaskID, completed: int) -> None:
-    progress.update(task, completed=completed)
+class TrackProgress:
+    """One input's progress: the bar on a terminal, else a line on stderr at most every HEARTBEAT s."""
+
+    def __init__(self, progress: Progress, name: str) -> None:
+        self.progress, self.name = progress, name
+        self.task: TaskID = progress.add_task(name, total=None)
+        self.total: int | None = None
+        self.started = self.said = time.monotonic()
+
+    def start(self, total: int | None) -> None:
+        self.total = total
+        self.progress.update(self.task, total=total)
+
+    def advance(self, done: int) -> None:
+        self.progress.update(self.task, completed=done)
+        now = time.monotonic()
+        if self.progress.disable and now - self.said >= HEARTBEAT:
+            self.said = now
+            share = f"{done / self.total:.0%}" if self.total else f"{done} frames"
+            err_console.print(f"{self.name}: {share} after {(now - self.started) / 60:.1f} min", highlight=False)
 
 
 def progress_bar(enabled: bool) -> Progress:

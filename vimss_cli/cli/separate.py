@@ -31,6 +31,7 @@ from .options import (
     DeviceOption,
     OutputFormat,
     PlayerLayout,
+    TrackProgress,
     TrustPickleOption,
     WienerOption,
     command,
@@ -38,20 +39,26 @@ from .options import (
     print_error,
     progress_bar,
     quiet_hub_logs,
-    set_completed,
-    set_total,
+    unexpected,
     user_errors,
     warn,
 )
 
 
-def _stems_to_write(chosen: LineUp, stems: str | None, two_stems: str | None) -> tuple[list[str] | None, str | None]:
-    """--stems as stem names (None: all) and --two-stems as an instrument; one instrument
-    named alone is separated as --two-stems (else the whole mix would go into it)."""
+def _stems_to_write(
+    chosen: LineUp, stems: str | None, two_stems: str | None, residual: bool
+) -> tuple[list[str] | None, str | None]:
+    """--stems as stem names (None: all; with --residual the residual too) and --two-stems as an
+    instrument; one instrument named alone is separated as --two-stems (else the whole mix
+    would go into it)."""
     from ..instruments import parse_instruments
 
+    if stems is not None and two_stems is not None:
+        raise VimssError("--two-stems writes one instrument and the rest; it does not combine with --stems")
     picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
     written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
+    if written is not None and residual and "residual" not in written:
+        written.append("residual")
     alone = parse_instruments(two_stems)[0].abbr if two_stems else None
     if alone is None and len(chosen) == 1 and stems is None:
         alone = chosen.abbrs[0]
@@ -78,7 +85,7 @@ class _SeparateJob:
     def separate(self, path: Path, out_dir: Path, stem_name: str, progress: Progress) -> dict[str, Path]:
         from ..media import separate_media
 
-        task = progress.add_task(path.name, total=None)
+        track = TrackProgress(progress, path.name)
         return separate_media(
             self.separator,
             path,
@@ -89,8 +96,8 @@ class _SeparateJob:
             layout=self.layout,
             save_boxes=self.save_boxes,
             on_warning=warn,
-            on_start=functools.partial(set_total, progress, task),
-            on_progress=functools.partial(set_completed, progress, task),
+            on_start=track.start,
+            on_progress=track.advance,
             filename=stem_name,
             **self.writing,
         )
@@ -109,8 +116,8 @@ def separate(
         typer.Option(
             "--model",
             "-m",
-            help="Local folder, bundled model name, or Hub repo org/name[@rev] "
-            "(default: vimss-labels; vimss-visual when every input is a video).",
+            help="Local folder, bundled model name, or Hub repo org/name[@rev] (default: vimss-labels, "
+            "for videos too; -m vimss-visual reads the players).",
         ),
     ] = None,
     out: Annotated[
@@ -143,7 +150,9 @@ def separate(
         str | None, typer.Option(help="Write only this instrument and no_<it> (the rest), as Demucs' --two-stems.")
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output file format.")] = OutputFormat.wav,
-    bit_depth: Annotated[BitDepth, typer.Option("--bit-depth", help="16, 24 or 32f (float, wav only).")] = BitDepth.b16,
+    bit_depth: Annotated[
+        BitDepth | None, typer.Option("--bit-depth", help="16 (default), 24 or 32f (float, wav only); not for mp3.")
+    ] = None,
     clip_mode: Annotated[
         ClipMode, typer.Option(help="Input beyond full scale, integer output: rescale the stems to fit, or clamp them.")
     ] = ClipMode.rescale,
@@ -175,14 +184,18 @@ def separate(
         from ..nets.checkpoints import load_model
         from ..separator import Separator
         from ..video.detector import load_detector
-        from ..video.frames import has_video
 
         quiet_hub_logs()
-        inputs = _expand_folders(inputs)
+        _refuse_flag_values(inputs)
+        inputs = _expand_folders(inputs, out)
         chosen = LineUp.of(instruments)
-        check_output_format(fmt.value, bit_depth.value)
-        written, alone = _stems_to_write(chosen, stems, two_stems)
-        loaded = load_model(model, video=bool(inputs) and all(has_video(p) for p in inputs))
+        if fmt == OutputFormat.mp3 and bit_depth is not None:
+            raise VimssError("--bit-depth does not apply to mp3 (a lossy format has none); it is for wav and flac")
+        depth = (bit_depth or BitDepth.b16).value
+        check_output_format(fmt.value, depth)
+        written, alone = _stems_to_write(chosen, stems, two_stems, residual)
+        places = _output_places(inputs, out, filename)
+        loaded = load_model(model)  # one model for every input, videos too (the README says why)
         dev = move_to_device(loaded, device.value)
         separator = Separator(
             loaded.model,
@@ -203,24 +216,26 @@ def separate(
             save_boxes=save_boxes,
             writing={
                 "fmt": fmt.value,
-                "bit_depth": bit_depth.value,
+                "bit_depth": depth,
                 "clip_mode": clip_mode.value,
                 "stems": written,
                 "two_stems": alone,
                 "own_folder": any(f in os.path.dirname(filename) for f in ("{track}", "{trackext}")),
             },
         )
-        failed = False
+        failed = 0
         show = not as_json and sys.stderr.isatty()
-        for path, (out_dir, stem_name) in _output_places(inputs, out / loaded.name, filename).items():
+        for path, (relative, stem_name) in places.items():
+            out_dir = out / loaded.name / relative
             started = time.perf_counter()
             with progress_bar(show) as progress:
                 try:
                     paths = job.separate(path, out_dir, stem_name, progress)
-                except VimssError as err:
-                    failed = True
-                    print_error(err)
-                    summary["tracks"].append({"input": str(path), "error": str(err)})
+                except Exception as err:  # one bad input never stops the others
+                    failed += 1
+                    message = str(err) if isinstance(err, VimssError) else f"{path}: {unexpected(err)}"
+                    print_error(message)
+                    summary["tracks"].append({"input": str(path), "error": message})
                     continue
             elapsed = time.perf_counter() - started
             track = {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in paths.items()}}
@@ -232,14 +247,29 @@ def separate(
         if as_json:
             print(json.dumps(summary, indent=2))
         if failed:
+            if len(places) > 1:
+                print_error(f"{failed} of {len(places)} inputs failed")
             raise typer.Exit(1)
 
 
-def _expand_folders(inputs: list[Path]) -> list[Path]:
-    """Folders given as inputs stand for every audio or video file in them (recursively, sorted)."""
+FLAG_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+def _refuse_flag_values(inputs: list[Path]) -> None:
+    """`--residual true` makes "true" an input: a flag takes no value, and that is said first."""
+    for path in inputs:
+        if str(path).lower() in FLAG_WORDS and not path.exists():
+            raise VimssError(f"'{path}' is no input: flags such as --residual or --json take no value")
+
+
+def _expand_folders(inputs: list[Path], out: Path) -> list[Path]:
+    """Folders given as inputs stand for every audio or video file in them (recursively, sorted),
+    but for what vimss wrote: the output root and every folder with a stems manifest."""
     from ..dsp.audio import INPUT_EXTENSIONS
+    from ..stems import MANIFEST
 
     files: list[Path] = []
+    root = out.resolve()
     for path in inputs:
         if not path.is_dir():
             files.append(path)
@@ -247,7 +277,11 @@ def _expand_folders(inputs: list[Path]) -> list[Path]:
         found = sorted(
             p
             for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in INPUT_EXTENSIONS and not p.name.startswith(".")
+            if p.is_file()
+            and p.suffix.lower() in INPUT_EXTENSIONS
+            and not p.name.startswith(".")
+            and not p.resolve().is_relative_to(root)
+            and not (p.parent / MANIFEST).is_file()
         )
         if not found:
             raise VimssError(f"{path} holds no audio or video file ({', '.join(INPUT_EXTENSIONS)})")
@@ -255,11 +289,31 @@ def _expand_folders(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def _output_places(inputs: list[Path], root: Path, template: str) -> dict[Path, tuple[Path, str]]:
-    """Each input's stem folder and stem file pattern from --filename; two inputs that
-    would write the same stems are an error naming a template that tells them apart."""
-    places: dict[Path, tuple[Path, str]] = {}
+TEMPLATES = ("{parent}-{track}/{stem}.{ext}", "{parent}-{trackext}/{stem}.{ext}", "{trackext}/{stem}.{ext}")
+"""Templates the same-name error may suggest, the first that tells the inputs apart."""
+
+
+def _output_places(inputs: list[Path], out: Path, template: str) -> dict[Path, tuple[Path, str]]:
+    """Each input's stem folder (under <out>/<model>/) and stem file pattern from --filename; a
+    template that leaves the output root, or two inputs that would write the same stems, are
+    errors (the latter naming a template that tells them apart)."""
+    places = _places(inputs, template)
+    for relative, _ in places.values():
+        if relative.is_absolute() or ".." in relative.parts:
+            raise VimssError(f"--filename '{template}' writes outside --out ({relative}); keep it under it")
     seen: dict[Path, Path] = {}
+    for path, (relative, name) in places.items():
+        target = relative / name
+        if target in seen:
+            works = next((t for t in TEMPLATES if _distinct(inputs, t)), None)
+            hint = f"give --filename '{works}'" if works else "separate them in two runs or with their own --out"
+            raise VimssError(f"{seen[target]} and {path} would write the same stems ({out / relative}); {hint}")
+        seen[target] = path
+    return places
+
+
+def _places(inputs: list[Path], template: str) -> dict[Path, tuple[Path, str]]:
+    places: dict[Path, tuple[Path, str]] = {}
     for path in inputs:
         try:
             relative = template.format(
@@ -270,12 +324,11 @@ def _output_places(inputs: list[Path], root: Path, template: str) -> dict[Path, 
                 f"--filename '{template}': unknown or malformed field ({err}); "
                 "use {track}, {trackext}, {parent}, {stem}, {ext}"
             ) from None
-        target = root / relative
-        if target in seen and seen[target] != path:
-            raise VimssError(
-                f"{seen[target]} and {path} would write the same stems ({target.parent}); "
-                "give --filename '{parent}-{track}/{stem}.{ext}'"
-            )
-        seen[target] = path
+        target = Path(relative)
         places[path] = (target.parent, target.name)
     return places
+
+
+def _distinct(inputs: list[Path], template: str) -> bool:
+    targets = [relative / name for relative, name in _places(inputs, template).values()]
+    return len(set(targets)) == len(targets)

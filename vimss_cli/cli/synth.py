@@ -10,6 +10,7 @@ import typer
 
 if TYPE_CHECKING:  # the commands import what they run when they run
     pass
+from ..errors import VimssError, counted
 from .options import (
     Layout,
     Split,
@@ -63,6 +64,8 @@ def synth(
 ) -> None:
     """Render multi-part scores into a Solos- or URMP-layout dataset with GM soundfonts."""
     with user_errors():
+        if workers < 1:
+            raise VimssError(f"--workers must be at least 1, got {workers}")
         from ..synth.dataset import synthesize
         from ..synth.notation import corpus_scores, find_scores
         from ..synth.settings import SynthSettings, default_soundfonts, parse_realism
@@ -95,7 +98,7 @@ def synth(
                 on_skip=lambda note: progress.console.print(f"skipped {note}", highlight=False, soft_wrap=True),
             )
         out_console.print(
-            f"{summary.items} items ({summary.seconds / 3600:.2f} h of audio, {summary.rendered} rendered now) "
-            f"in {out}; manifest: {summary.manifest}",
+            f"{counted(summary.items, 'item')} ({summary.seconds / 3600:.2f} h of audio, "
+            f"{summary.rendered} rendered now) in {out}; manifest: {summary.manifest}",
             highlight=False,
         )

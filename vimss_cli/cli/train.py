@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import TrainingStopped
+from ..errors import TrainingStopped, VimssError
 
 if TYPE_CHECKING:  # the commands import what they run when they run
     pass
@@ -75,6 +75,8 @@ def train(
 ) -> None:
     """Train a model on mix-and-separate mixtures (torchrun for several GPUs or nodes)."""
     with user_errors():
+        if workers < 0:
+            raise VimssError(f"--workers must be 0 (load in this process) or more, got {workers}")
         from ..training.config import run_config
         from ..training.loop import train as run_training
 

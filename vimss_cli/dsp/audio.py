@@ -8,6 +8,7 @@ plain audio formats, PyAV (ffmpeg) the audio track of video containers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -26,7 +27,7 @@ from ..atomic import temporary_beside
 from ..errors import VimssError, one_line
 
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
-CONTAINER_EXTENSIONS = (".mp4", ".m4a", ".mkv", ".mov", ".webm", ".opus", ".aac")
+CONTAINER_EXTENSIONS = (".mp4", ".m4a", ".mkv", ".mka", ".mov", ".webm", ".opus", ".aac")
 INPUT_EXTENSIONS = SOUNDFILE_EXTENSIONS + CONTAINER_EXTENSIONS
 
 OUTPUT_FORMATS = ("wav", "flac", "mp3")
@@ -70,10 +71,29 @@ class AudioReader:
         return np.concatenate(parts, axis=1)
 
 
+@contextlib.contextmanager
+def _silent_c_stderr() -> Iterator[None]:
+    """libsndfile's mp3 decoder (mpg123) prints its own warnings ("Xing stream size off by more
+    than 1%") to the C stderr while a file opens; a truncated file is refused in one line instead."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class SoundFileReader(AudioReader):
     def __init__(self, path: Path) -> None:
         try:
-            self._file = sf.SoundFile(path)
+            with _silent_c_stderr() if path.suffix.lower() == ".mp3" else contextlib.nullcontext():
+                self._file = sf.SoundFile(path)
         except (sf.LibsndfileError, RuntimeError) as err:
             raise VimssError(f"cannot decode {path}: {one_line(err)}") from None
         f = self._file

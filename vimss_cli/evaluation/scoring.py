@@ -23,7 +23,7 @@ import torch
 
 from ..constants import SAMPLE_RATE
 from ..dsp.audio import load_audio, to_model_input
-from ..dsp.metrics import score_sources
+from ..dsp.metrics import score_sources, si_sdr
 from ..dsp.spectral import istft, stft
 from ..errors import VimssError
 from ..separator import Separator
@@ -53,11 +53,31 @@ def _mono_11k(path: Path) -> torch.Tensor:
     return to_model_input(torch.from_numpy(wave), sr, SAMPLE_RATE)
 
 
+LENGTH_TOLERANCE = 0.1
+"""Seconds a stem may differ in length from its mix (encoder padding) before the piece is refused."""
+SUM_SI_SDR = 10.0
+"""dB (SI-SDR) within which the stems must add up to the mix: below, they are not its parts."""
+
+
 def load_piece(piece: Piece) -> PieceAudio:
+    """A piece at 11025 Hz mono (each file resampled and downmixed from its own rate and
+    channels), refused in one line when its stems cannot be the mix's parts: a length other
+    than the mix's, or a sum that is not the mix (scores of such a piece would mean nothing)."""
     mix = _mono_11k(piece.mix)
-    refs = [functools.reduce(torch.add, (_mono_11k(p) for p in piece.sources[inst])) for inst in piece.instruments]
-    n = min(len(mix), *(len(r) for r in refs))
-    references = torch.stack([r[:n] for r in refs])
+    stems = {p: _mono_11k(p) for inst in piece.instruments for p in piece.sources[inst]}
+    for path, stem in stems.items():
+        if abs(len(stem) - len(mix)) > LENGTH_TOLERANCE * SAMPLE_RATE:
+            raise VimssError(
+                f"{path.name} lasts {len(stem) / SAMPLE_RATE:.2f} s, its mix {len(mix) / SAMPLE_RATE:.2f} s"
+            )
+    n = min(len(mix), *(len(s) for s in stems.values()))
+    refs = [functools.reduce(torch.add, (stems[p][:n] for p in piece.sources[inst])) for inst in piece.instruments]
+    references = torch.stack(refs)
+    agreement = float(si_sdr(mix[:n], references.sum(0)))
+    if not agreement >= SUM_SI_SDR:
+        raise VimssError(
+            f"its stems do not add up to its mix ({agreement:.1f} dB SI-SDR; their rates, channels or gains differ)"
+        )
     return PieceAudio(piece.name, piece.instruments, mix[:n], references, piece.video, piece.players)
 
 

@@ -48,10 +48,11 @@ def urmp_pieces(root: str | Path) -> tuple[list[Piece], list[str]]:
     root = Path(root)
     if not root.is_dir():
         raise VimssError(f"dataset folder not found: {root}")
-    pieces, skipped = [], []
+    pieces, skipped, unnamed = [], [], []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         match = _PIECE.match(folder.name)
         if not match:
+            unnamed.append(folder.name)
             continue
         players = match.group(3).split("_")
         unknown = [p for p in players if p not in ABBREVIATIONS]
@@ -76,5 +77,7 @@ def urmp_pieces(root: str | Path) -> tuple[list[Piece], list[str]]:
         piece.video = videos[0] if videos else None
         pieces.append(piece)
     if not pieces:
-        raise VimssError(f"no URMP-layout pieces (NN_Title_inst_inst/ with AuMix_* and AuSep_*) in {root}")
+        why = skipped + [f"{name}: not named NN_Title_inst_inst" for name in unnamed]
+        detail = f": {'; '.join(why[:3])}{' ...' if len(why) > 3 else ''}" if why else ""
+        raise VimssError(f"no URMP-layout pieces (NN_Title_inst_inst/ with AuMix_* and AuSep_*) in {root}{detail}")
     return pieces, skipped

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..atomic import replacing
 from ..boxes import Box, strips
-from ..errors import VimssError
+from ..errors import VimssError, counted
 from .frames import read_frames, video_info
 
 MIN_IOU = 0.3
@@ -75,7 +75,7 @@ def assign_players(
     if strips_fallback:
         return [[box] * len(detections) for box in strips(width, height, n_instruments)]
     raise VimssError(
-        f"found {len(players)} player{'s' * (len(players) != 1)} in the video but --instruments names "
+        f"found {counted(len(players), 'player')} in the video but --instruments names "
         f"{n_instruments}; pass --boxes, or --layout strips for equal vertical strips"
     )
 
@@ -125,7 +125,7 @@ def find_players(
     info = video_info(video)
     if boxes is not None:
         if len(boxes) != n_players:
-            raise VimssError(f"--boxes gives {len(boxes)} boxes but --instruments names {n_players}")
+            raise VimssError(f"--boxes gives {counted(len(boxes), 'box', 'boxes')} but --instruments names {n_players}")
         outside = [b for b in boxes if b.x1 < 0 or b.y1 < 0 or b.x2 > info.width or b.y2 > info.height]
         if outside:
             b = outside[0]
@@ -155,9 +155,9 @@ def find_players(
         return PlayerTrack(tuple(times), tuple(tuple(p) for p in players))
     if on_warning is not None:
         on_warning(
-            f"found {len(found)} player{'s' * (len(found) != 1)} in {Path(video).name} but --instruments names "
-            f"{n_players}: using {n_players} equal vertical strips, left to right as URMP composites its players "
-            f"(--boxes places them exactly)"
+            f"found {counted(len(found), 'player')} in {Path(video).name} but --instruments names "
+            f"{n_players}: using {counted(n_players, 'equal vertical strip')}, left to right as URMP composites "
+            f"its players (--boxes places them exactly)"
         )
     placed = strips(info.width, info.height, n_players)
     return PlayerTrack(tuple(times), tuple((b,) * len(times) for b in placed), tuple(tuple(p) for p in found))
@@ -175,7 +175,9 @@ def video_players(
     strips, said to `on_warning`, when it finds another number)."""
     boxes = known.get(Path(video).resolve())
     if boxes is not None and len(boxes) != count:
-        raise VimssError(f"{video}: the manifest has {len(boxes)} boxes for {count} players")
+        raise VimssError(
+            f"{video}: the manifest has {counted(len(boxes), 'box', 'boxes')} for {counted(count, 'player')}"
+        )
     return find_players(video, count, boxes=boxes, detector=detector, strips_fallback=True, on_warning=on_warning)
 
 
