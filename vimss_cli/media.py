@@ -59,7 +59,7 @@ def separate_media(
         raise VimssError(f"--boxes needs a video, and {path} has no pictures")
     model = separator.model
     visual = None
-    if model.visual is not None or save_boxes is not None:
+    if model.visual is not None or save_boxes is not None or boxes is not None:  # given boxes are checked
         visual = video_source(
             model.visual,
             path,

@@ -116,7 +116,9 @@ class Separator:
     ) -> None:
         """Takes `model` itself, not a copy: it is moved to `device` (channels-last) and
         switched to eval mode, so a caller that goes on training it must switch it back."""
-        if not segment >= MIN_SEGMENT:
+        if segment <= 0:
+            raise VimssError(f"--segment must be positive, got {segment:g}")
+        if segment < MIN_SEGMENT and not isinstance(separable(model), WaveformModel):  # an STFT needs that much
             raise VimssError(f"--segment must be at least {MIN_SEGMENT:g} s, got {segment:g}")
         if not 0 <= overlap <= segment / 2:
             raise VimssError(f"--overlap must be between 0 and half the segment ({segment / 2:.2f} s), got {overlap}")
