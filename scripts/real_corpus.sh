@@ -4,6 +4,7 @@
 # resumable: rerun the script after an interruption and it continues where it stopped.
 #
 #   scripts/real_corpus.sh            # fold R1's rendered validation pieces, and the Philharmonia corpora
+#   FINAL=1 scripts/real_corpus.sh    # also fold R1's libraries as training corpora (the final model's)
 #
 # Fold R1 (`$REAL/folds/r1-pieces-val`): 24 train-split pieces played with the libraries no training
 # row uses (Weresax, War Tuba, Meatbass, Smolken's bass, MTG's saxophones, Iowa, VSCO), each
@@ -27,3 +28,11 @@ $VIMSS synth "$DATA/solos-philharmonia$SUFFIX" --layout solos --hours "$HOURS" -
     --soundfont "$REAL/sources/philharmonia" --realism "$REALISM" --workers "$WORKERS"
 $VIMSS synth "$DATA/urmp-philharmonia$SUFFIX" --layout urmp --hours 0.75 --seconds 20 --max-parts 5 --sample-rate 11025 \
     --soundfont "$REAL/sources/philharmonia" --realism "$REALISM" --workers "$WORKERS"
+# The final model trains on what the ablation held out too (FINAL=1): fold R1's libraries rendered
+# the same way as the Philharmonia's notes (1 h of solo parts, 0.5 h of aligned pieces).
+if [ -n "${FINAL:-}" ]; then
+    $VIMSS synth "$DATA/solos-r1-libraries$SUFFIX" --layout solos --hours 1 --sample-rate 11025 "${r1[@]}" \
+        --realism "$REALISM" --workers "$WORKERS"
+    $VIMSS synth "$DATA/urmp-r1-libraries$SUFFIX" --layout urmp --hours 0.5 --seconds 20 --max-parts 5 \
+        --sample-rate 11025 "${r1[@]}" --realism "$REALISM" --workers "$WORKERS"
+fi
