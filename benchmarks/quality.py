@@ -88,7 +88,20 @@ def render_set(name: str, pieces: int, workers: int, video: bool, real: Path = P
         listed = real / "folds" / "r1-libraries.txt"  # scripts/real_instruments.py names fold R1's libraries
         libraries = [a for s in listed.read_text().split() for a in ("--soundfont", str(real / "sources" / s))]
         out = WORK / f"heldout-r1-{pieces}"
-        vimss("synth", str(out), *COMMON, "--max-parts", "5", *libraries, "--realism", REAL_REALISM)
+        realism = ["--realism", REAL_REALISM]
+        vimss(
+            "synth",
+            str(out),
+            *COMMON,
+            "--max-parts",
+            "5",
+            *libraries,
+            *realism,
+            "--pieces",
+            str(pieces),
+            "--workers",
+            str(workers),
+        )
         return out
     if name != "physical" and not Path(MUSESCORE).is_file():
         sys.exit(f"{MUSESCORE} is missing: run `make install` as root (musescore-general-soundfont) first")

@@ -54,6 +54,11 @@ def _sfz(instrument: str, *programs: str, articulation: str = "sustain", samples
     return [{"instrument": instrument, "sfz": p, "articulation": articulation, **extra} for p in programs]
 
 
+def _arco_pizz(instrument: str, arco: str, pizz: str) -> list[dict]:
+    """A string library's bowed program and its pizzicato one."""
+    return _sfz(instrument, arco) + _sfz(instrument, pizz, articulation="pizzicato")
+
+
 MICS = ("dynamic", "condenser")
 """Weresax' two microphones: the same takes, two colours (War Tuba's: TUBA_MICS)."""
 TUBA_MICS = ("dyn", "cnd")
@@ -124,8 +129,7 @@ SOURCES = (
         "Karoryfer Meatbass: double bass, SFZ",
         {
             "format": "sfz",
-            "programs": _sfz("db", "Programs/02_arco_3vel.sfz")
-            + _sfz("db", "Programs/04_pizz.sfz", articulation="pizzicato"),
+            "programs": _arco_pizz("db", "Programs/02_arco_3vel.sfz", "Programs/04_pizz.sfz"),
         },
     ),
     Source(
@@ -136,8 +140,7 @@ SOURCES = (
         "D. Smolken double bass, SFZ",
         {
             "format": "sfz",
-            "programs": _sfz("db", "d_smolken_rubner_bass_arco.sfz")
-            + _sfz("db", "d_smolken_rubner_bass_pizz.sfz", articulation="pizzicato"),
+            "programs": _arco_pizz("db", "d_smolken_rubner_bass_arco.sfz", "d_smolken_rubner_bass_pizz.sfz"),
         },
     ),
     Source(

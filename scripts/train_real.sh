@@ -32,16 +32,13 @@ CONFIG=${CONFIG:-scripts/configs/real-fine-tune.json}
 VAL=${VAL:-"$REAL/folds/r1-pieces-val $REAL/phrases/other-val $REAL/phrases/philharmonia-heldout-val"}
 REPORT=${REPORT:-$DATA/fold-musescore-val}
 out="$RUNS/${RUN:-real-$ROW}"
-args=(--out "$out" --workers 1)
+args=(--workers 1)
 for d in "${SETS[@]}"; do args+=(--data "$d"); done
 for v in $VAL; do args+=(--val-data "$v"); done
 for r in $REPORT; do args+=(--report-data "$r"); done
 if [ -n "${STEPS:-}" ]; then args+=(--steps "$STEPS"); fi
 # shellcheck disable=SC2206 # ARGS is a list of options, split on purpose
 args+=(${ARGS:-})
-if [ -d "$out/latest" ]; then
-    $VIMSS train "${args[@]}" --resume
-else
-    if [ -n "$INIT" ]; then args+=(--init "$INIT"); fi
-    $VIMSS train "${args[@]}" --config "$CONFIG"
-fi
+# shellcheck source=scripts/train_or_resume.sh
+source "$(dirname "$0")/train_or_resume.sh"
+train_or_resume "$out" "$CONFIG" "$INIT" "${args[@]}"

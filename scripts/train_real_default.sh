@@ -12,14 +12,12 @@ DATA=${DATA:-data}
 REAL=${REAL:-$DATA/real}
 export OMP_NUM_THREADS=${THREADS:-2} MKL_NUM_THREADS=${THREADS:-2}
 out=${OUT:-runs/real-default}
-args=(--out "$out" --workers 1 --val-data "$DATA/fold-musescore-val")
+args=(--workers 1 --val-data "$DATA/fold-musescore-val")
 for d in solos-musescore-today-performance urmp-musescore-today-performance solos-philharmonia urmp-philharmonia \
     solos-r1-libraries urmp-r1-libraries; do args+=(--data "$DATA/$d"); done
 for p in philharmonia-train philharmonia-heldout-val philharmonia-heldout-test other-val other-test; do
     args+=(--data "$REAL/phrases/$p")
 done
-if [ -d "$out/latest" ]; then
-    $VIMSS train "${args[@]}" --resume
-else
-    $VIMSS train "${args[@]}" --init vimss-labels --config scripts/configs/real-fine-tune.json
-fi
+# shellcheck source=scripts/train_or_resume.sh
+source "$(dirname "$0")/train_or_resume.sh"
+train_or_resume "$out" scripts/configs/real-fine-tune.json vimss-labels "${args[@]}"

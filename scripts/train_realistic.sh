@@ -25,13 +25,10 @@ CORPUS=${CORPUS:-$FOLD$SUFFIX}
 VAL=${VAL:-$DATA/fold-$FOLD-val}
 INIT=${INIT-vimss-labels}
 out="$RUNS/${RUN:-$FOLD-$ROW}"
-args=(--data "$DATA/solos-$CORPUS" --data "$DATA/urmp-$CORPUS" --out "$out" --steps "$STEPS" --workers 1)
+args=(--data "$DATA/solos-$CORPUS" --data "$DATA/urmp-$CORPUS" --steps "$STEPS" --workers 1)
 for v in $VAL; do args+=(--val-data "$v"); done
 # shellcheck disable=SC2206 # ARGS is a list of options, split on purpose
 args+=(${ARGS:-})
-if [ -d "$out/latest" ]; then
-    $VIMSS train "${args[@]}" --resume
-else
-    if [ -n "$INIT" ]; then args+=(--init "$INIT"); fi
-    $VIMSS train "${args[@]}" --config "$CONFIG"
-fi
+# shellcheck source=scripts/train_or_resume.sh
+source "$(dirname "$0")/train_or_resume.sh"
+train_or_resume "$out" "$CONFIG" "$INIT" "${args[@]}"
