@@ -20,13 +20,13 @@ from vimss_cli.video.detector import bundled_detector_dir, load_detector
 EXAMPLES = ROOT / "examples"
 PINNED = {
     # model: (example, {instrument: SI-SDR in dB of its stem against the reference part})
-    "vimss-labels": ("duet.flac", {"vn": 8.11, "vc": 6.74}),
+    "vimss-labels": ("duet.flac", {"vn": 8.07, "vc": 6.52}),
     "vimss-wave": ("duet.flac", {"vn": -0.48, "vc": 5.05}),
     "vimss-visual": ("quartet.mp4", {"vn": -0.85, "va": -1.32, "vc": -0.51}),
 }
-TOLERANCE_DB = 0.25
-"""Across CPUs and BLAS paths the floats differ in their last digits; a real change moves
-a stem by more than this."""
+TOLERANCE_DB = 0.05
+"""Across CPUs and BLAS paths the floats differ in their last digits (a thousandth of a dB here);
+a retrained model moves a stem by more (issue 27's moved the cello by 0.22 dB, the violin by 0.04)."""
 
 
 def stem_scores(model: str, example: str, instruments: list[str], out: Path) -> dict[str, float]:
