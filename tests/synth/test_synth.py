@@ -223,7 +223,7 @@ def test_cli_renders_and_reports(tmp_path, scores):
         "all",
     )
     assert result.exit_code == 0, result.output
-    assert "1 items" in result.stdout
+    assert "1 item (" in result.stdout
     assert len(urmp_pieces(tmp_path / "out")[0]) == 1
 
 
