@@ -449,7 +449,12 @@ def test_an_interrupted_run_saves_its_steps_and_says_how_to_resume(tmp_path, sol
         time.sleep(0.2)
     time.sleep(4)
     child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=120)
+    try:
+        _, stderr = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, stderr = child.communicate()
+        raise AssertionError(f"the run did not stop on SIGINT: {stderr[-3000:]}") from None
     assert child.returncode == 130, stderr[-2000:]
     state = json.loads((out / "latest" / "training_state.json").read_text())["state"]
     assert state["step"] > 0  # no validation was reached: without the save, every step was lost
