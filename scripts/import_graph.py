@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dsp",),
     ("nets",),
     ("devices", "video"),
-    ("separator",),
+    ("separator", "recognition"),
     ("stems",),
     ("media", "synth", "evaluation"),
     ("training",),
@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 """Lowest first: the core every part shares (the package's face among it: it imports none of
 the package until a name is asked for, `__version__` aside), the signal processing, the networks, where they
-run and the video front end, the separator and its file writing, the API for a file of any
+run and the video front end, the separator and the recogniser that hears a file, its file writing, the API for a file of any
 kind beside synthesis and evaluation, training, the command line, the package's face."""
 
 

@@ -21,7 +21,7 @@ from vimss_cli.errors import VimssError
 from vimss_cli.evaluation.tone_dataset import write_dataset
 from vimss_cli.evaluation.urmp import urmp_pieces
 from vimss_cli.instruments import index, instrument
-from vimss_cli.nets.checkpoints import load_model
+from vimss_cli.nets.checkpoints import load_model, load_recognizer
 from vimss_cli.nets.config import ModelConfig
 from vimss_cli.nets.family import build_model
 from vimss_cli.training.config import TrainConfig
@@ -532,3 +532,41 @@ def test_tape_speed_changes_training_mixtures_but_never_validation(solos, urmp):
     assert all(changed)
     with pytest.raises(VimssError, match=r"speed_semitones within \[0, 12\]"):
         tiny(speed_semitones=13.0)
+
+
+RECOGNIZER = {"architecture": "recognizer", "conditioning": "none", "context": "none"}
+
+
+def test_a_recognizer_trains_in_the_loop_and_is_chosen_on_exact_sets(tmp_path, solos, urmp):
+    result = train([solos, urmp], tmp_path / "run", tiny(model=RECOGNIZER), val_data=[solos, urmp], workers=0)
+    assert math.isnan(result.si_sdri) and 0 <= result.exact_sets <= 100
+    assert result.score == result.exact_sets and len(result.folds) == 2
+    with (tmp_path / "run" / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["val_exact_sets"]) for r in rows][-1] == pytest.approx(result.exact_sets, abs=0.01)
+    best = tmp_path / "run" / "best"
+    assert load_recognizer(str(best)).model.config.architecture == "recognizer"
+    assert "named exactly" in (best / "README.md").read_text()
+    cli = vimss("train", "--data", solos, "--out", tmp_path / "cli", "--config", _config_file(tmp_path), "--workers", 0)
+    assert cli.exit_code == 0, cli.output
+    assert "instruments named exactly in" in cli.stdout
+
+
+def _config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "recognizer.json"
+    path.write_text(json.dumps(tiny(model=RECOGNIZER, steps=2).to_dict()))
+    return path
+
+
+def test_a_recognizer_resumes_exactly_and_starts_from_a_u_nets_encoder(tmp_path, solos):
+    train([solos], tmp_path / "unet", tiny(steps=2), workers=0)
+    config = tiny(model=RECOGNIZER, steps=4, init=str(tmp_path / "unet" / "latest"))
+    train([solos], tmp_path / "whole", config, workers=0)
+    train([solos], tmp_path / "parts", tiny(model=RECOGNIZER, steps=2, init=config.init), workers=0)
+    train([solos], tmp_path / "parts", config, resume=True, workers=0)
+    whole = load_file(tmp_path / "whole" / "latest" / "model.safetensors")
+    parts = load_file(tmp_path / "parts" / "latest" / "model.safetensors")
+    for key in whole:
+        torch.testing.assert_close(parts[key], whole[key], rtol=0, atol=0, msg=key)
+    with pytest.raises(VimssError, match="differs from the training config's model in channels"):
+        train([solos], tmp_path / "other", tiny(model={**RECOGNIZER, "channels": (4, 8)}, init=config.init), workers=0)

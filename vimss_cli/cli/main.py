@@ -18,7 +18,7 @@ from ..errors import Terminated
 
 # The commands register on the app as they are imported, in the order `vimss --help` lists them.
 # isort: off
-from . import separate, evaluate, synth, train, models  # noqa: F401
+from . import separate, identify, evaluate, synth, train, models  # noqa: F401
 
 # isort: on
 from .options import app, out_console, print_error, quiet_broken_pipe

@@ -121,6 +121,14 @@ DetectorOption = Annotated[
 ]
 
 
+RecognizerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--recognizer",
+        help="Instrument recogniser (without -i it hears the instruments; with -i it warns about named ones it "
+        "does not hear): folder, bundled name or Hub repo org/name[@rev] (default: vimss-recognizer; none: off).",
+    ),
+]
 TrustPickleOption = Annotated[
     bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
 ]

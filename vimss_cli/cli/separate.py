@@ -21,6 +21,8 @@ from ..errors import VimssError
 if TYPE_CHECKING:  # the commands import what they run when they run
     from ..boxes import Box
     from ..instruments import LineUp
+    from ..nets.checkpoints import LoadedRecognizer
+    from ..nets.recognizer import InstrumentRecognizer
     from ..separator import Separator
     from ..video.players import Detector
 from .options import (
@@ -31,10 +33,12 @@ from .options import (
     DeviceOption,
     OutputFormat,
     PlayerLayout,
+    RecognizerOption,
     TrackProgress,
     TrustPickleOption,
     WienerOption,
     command,
+    err_console,
     out_console,
     print_error,
     progress_bar,
@@ -74,23 +78,48 @@ class _SeparateJob:
     """What every input of one `vimss separate` shares, and how one input is separated."""
 
     separator: Separator
-    chosen: LineUp
+    chosen: LineUp | None
+    """The instruments named with -i; None: each input's are heard."""
+    recognizer: InstrumentRecognizer | None
+    """Hears each input: its instruments when none are named, else a check of the named ones."""
     find_detector: Callable[[], Detector]
     boxes: list[Box] | None
     layout: str
     save_boxes: Path | None
     writing: dict[str, Any]
-    """separate_media's output options: format, bit depth, clip mode, stems, two-stems, own folder."""
+    """separate_media's output options: format, bit depth, clip mode, own folder."""
+    choice: tuple[str | None, str | None, bool]
+    """--stems, --two-stems and --residual, as given."""
 
-    def separate(self, path: Path, out_dir: Path, stem_name: str, progress: Progress) -> dict[str, Path]:
+    def line_up(self, path: Path, many: bool) -> tuple[LineUp, dict[str, Any]]:
+        """The instruments to separate in `path`, and what --json records of them; printed when
+        heard, and the named ones checked against what is heard."""
+        from ..recognition import hear_file
+
+        if self.recognizer is None:
+            assert self.chosen is not None, "without -i a recogniser is loaded"
+            return self.chosen, {"instruments": self.chosen.abbrs}
+        heard = hear_file(self.recognizer, path)
+        where = f" ({path.name})" if many else ""
+        if self.chosen is None:
+            err_console.print(f"heard: {', '.join(heard.line_up.abbrs)}{where}", highlight=False)
+            return heard.line_up, heard.to_json()
+        for doubt in heard.doubts(self.chosen):
+            warn(f"{doubt}{where}")
+        return self.chosen, {**heard.to_json(), "instruments": self.chosen.abbrs}
+
+    def separate(
+        self, path: Path, out_dir: Path, stem_name: str, progress: Progress, chosen: LineUp
+    ) -> dict[str, Path]:
         from ..media import separate_media
 
         track = TrackProgress(progress, path.name)
+        written, alone = _stems_to_write(chosen, *self.choice)
         return separate_media(
             self.separator,
             path,
             out_dir,
-            self.chosen,
+            chosen,
             detector=self.find_detector,
             boxes=self.boxes,
             layout=self.layout,
@@ -99,6 +128,8 @@ class _SeparateJob:
             on_start=track.start,
             on_progress=track.advance,
             filename=stem_name,
+            stems=written,
+            two_stems=alone,
             **self.writing,
         )
 
@@ -109,8 +140,14 @@ def separate(
         list[Path], typer.Argument(help="Audio or video files, or folders of them, to separate.", show_default=False)
     ],
     instruments: Annotated[
-        str, typer.Option("--instruments", "-i", help="Instruments that play, e.g. vn,va,vc or violin,cello.")
-    ],
+        str | None,
+        typer.Option(
+            "--instruments",
+            "-i",
+            help="Instruments that play, e.g. vn,va,vc or violin,cello (default: those the recogniser hears).",
+        ),
+    ] = None,
+    recognizer: RecognizerOption = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -173,7 +210,7 @@ def separate(
         Path | None, typer.Option(help="Video: write the first frame with each player's box and instrument (PNG).")
     ] = None,
 ) -> None:
-    """Separate INPUT files (audio, or video with its players) into one stem per given instrument."""
+    """Separate INPUT files (audio, or video with its players) into one stem per instrument (named or heard)."""
     with user_errors(as_json):
         import torch
 
@@ -187,13 +224,14 @@ def separate(
 
         quiet_hub_logs()
         _refuse_flag_values(inputs)
-        inputs = _expand_folders(inputs, out)
-        chosen = LineUp.of(instruments)
+        inputs = expand_folders(inputs, out)
+        chosen = LineUp.of(instruments) if instruments is not None else None
         if fmt == OutputFormat.mp3 and bit_depth is not None:
             raise VimssError("--bit-depth does not apply to mp3 (a lossy format has none); it is for wav and flac")
         depth = (bit_depth or BitDepth.b16).value
         check_output_format(fmt.value, depth)
-        written, alone = _stems_to_write(chosen, stems, two_stems, residual)
+        if chosen is not None:  # refused once, before anything runs
+            _stems_to_write(chosen, stems, two_stems, residual)
         places = _output_places(inputs, out, filename)
         loaded = load_model(model)  # one model for every input, videos too (the README says why)
         dev = move_to_device(loaded, device.value)
@@ -206,10 +244,16 @@ def separate(
             wiener_iterations=wiener_iterations,
             residual=residual,
         )
+        hearing = _recognizer(recognizer, needed=chosen is None)
+        if hearing is not None:
+            hearing.model.to(dev)
         summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
+        if hearing is not None:
+            summary["recognizer"] = hearing.name
         job = _SeparateJob(
             separator,
             chosen,
+            hearing.model if hearing is not None else None,
             find_detector=functools.cache(lambda: load_detector(detector, trust_pickle=trust_pickle)),
             boxes=parse_boxes(boxes) if boxes is not None else None,
             layout=layout.value,
@@ -218,10 +262,9 @@ def separate(
                 "fmt": fmt.value,
                 "bit_depth": depth,
                 "clip_mode": clip_mode.value,
-                "stems": written,
-                "two_stems": alone,
                 "own_folder": any(f in os.path.dirname(filename) for f in ("{track}", "{trackext}")),
             },
+            choice=(stems, two_stems, residual),
         )
         failed = 0
         show = not as_json and sys.stderr.isatty()
@@ -230,7 +273,8 @@ def separate(
             started = time.perf_counter()
             with progress_bar(show) as progress:
                 try:
-                    paths = job.separate(path, out_dir, stem_name, progress)
+                    line_up, heard = job.line_up(path, len(places) > 1)
+                    paths = job.separate(path, out_dir, stem_name, progress, line_up)
                 except Exception as err:  # one bad input never stops the others
                     failed += 1
                     message = str(err) if isinstance(err, VimssError) else f"{path}: {unexpected(err)}"
@@ -238,7 +282,12 @@ def separate(
                     summary["tracks"].append({"input": str(path), "error": message})
                     continue
             elapsed = time.perf_counter() - started
-            track = {"input": str(path), "seconds": round(elapsed, 3), "stems": {k: str(v) for k, v in paths.items()}}
+            track = {
+                "input": str(path),
+                **heard,
+                "seconds": round(elapsed, 3),
+                "stems": {k: str(v) for k, v in paths.items()},
+            }
             if dev.type == "cuda":  # what the benchmarks report as GPU memory
                 track["gpu_peak_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20)
             summary["tracks"].append(track)
@@ -252,6 +301,20 @@ def separate(
             raise typer.Exit(1)
 
 
+def _recognizer(spec: str | None, needed: bool) -> LoadedRecognizer | None:
+    """The recogniser --recognizer names (none: no recogniser); by default the bundled one,
+    which without -i is needed and with -i only checks, so a version without one skips the check."""
+    from ..nets.checkpoints import DEFAULT_RECOGNIZER, bundled_models, load_recognizer
+
+    if spec is not None and spec.lower() == "none":
+        if needed:
+            raise VimssError("--recognizer none hears nothing: name the instruments that play with -i")
+        return None
+    if spec is None and not needed and DEFAULT_RECOGNIZER not in bundled_models():
+        return None
+    return load_recognizer(spec)
+
+
 FLAG_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
 
 
@@ -262,7 +325,7 @@ def _refuse_flag_values(inputs: list[Path]) -> None:
             raise VimssError(f"'{path}' is no input: flags such as --residual or --json take no value")
 
 
-def _expand_folders(inputs: list[Path], out: Path) -> list[Path]:
+def expand_folders(inputs: list[Path], out: Path) -> list[Path]:
     """Folders given as inputs stand for every audio or video file in them (recursively, sorted),
     but for what vimss wrote: the output root and every folder with a stems manifest."""
     from ..dsp.audio import INPUT_EXTENSIONS

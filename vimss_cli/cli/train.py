@@ -125,8 +125,11 @@ def train(
                     130 if isinstance(stop.cause, KeyboardInterrupt) else 128 + stop.cause.signum
                 ) from None
         if rank == 0:
+            scored = (
+                f"instruments named exactly in {result.exact_sets:.1f} % of the validation mixtures"
+                if settings.model.architecture == "recognizer"
+                else f"validation SI-SDR {result.si_sdr:.2f} dB ({result.si_sdri:+.2f} dB over the mix)"
+            )
             out_console.print(
-                f"step {settings.steps}: validation SI-SDR {result.si_sdr:.2f} dB "
-                f"({result.si_sdri:+.2f} dB over the mix); checkpoints in {out}/latest and {out}/best",
-                highlight=False,
+                f"step {settings.steps}: {scored}; checkpoints in {out}/latest and {out}/best", highlight=False
             )

@@ -6,6 +6,7 @@ with the package. Weights are only ever read from safetensors, never unpickled.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -22,14 +23,18 @@ from safetensors.torch import load_file, save
 
 from ..errors import VimssError, one_line
 from .config import LIBRARY, ModelConfig
-from .family import SeparationModel, build_model
+from .family import Model, SeparationModel, build_model
+from .recognizer import InstrumentRecognizer
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 DEFAULT_MODEL = "vimss-labels"
 """Name of the bundled model `vimss separate` uses when no --model is given."""
-"""The bundled model for videos when no --model is given: it reads the players' looks."""
+DEFAULT_RECOGNIZER = "vimss-recognizer"
+"""The bundled instrument recogniser: what `vimss separate` without -i and `vimss identify` hear with."""
+
+M = TypeVar("M", bound=Model)
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
@@ -41,6 +46,13 @@ class LoadedModel:
     source: str
     """Where it came from: the folder, `bundled`, or `hub:org/name@revision`."""
     model: SeparationModel
+
+
+@dataclass
+class LoadedRecognizer:
+    name: str
+    source: str
+    model: InstrumentRecognizer
 
 
 def bundled_dir() -> Path:
@@ -83,7 +95,7 @@ def half_state(model: torch.nn.Module, half: bool) -> dict[str, torch.Tensor]:
 
 
 def save_pretrained(
-    model: SeparationModel, folder: Path, *, card: str = "", half: bool = False, extra: dict[str, bytes] | None = None
+    model: Model, folder: Path, *, card: str = "", half: bool = False, extra: dict[str, bytes] | None = None
 ) -> Path:
     """Write a checkpoint folder (config, safetensors weights, model card) atomically;
     `extra` files (e.g. a training state) land in the same folder in the same rename."""
@@ -100,6 +112,12 @@ def save_pretrained(
 
 def model_card(name: str, config: ModelConfig, details: str = "") -> str:
     """A minimal Hub model card; training scripts pass `details` (data, metrics)."""
+    if config.architecture == "recognizer":
+        return (
+            f"---\nlibrary_name: {LIBRARY}\ntags:\n- audio-classification\n---\n\n# {name}\n\n"
+            f"An instrument recogniser ({config.input_scaling} input, {config.depth} encoder blocks) telling "
+            f"which of {len(config.instruments)} classes play: {', '.join(config.instruments)}.\n\n{details}\n"
+        )
     if config.architecture == "wave-unet":
         front = f"{config.levels} levels, {config.input_samples} samples in at {config.sample_rate} Hz"
     else:
@@ -112,8 +130,8 @@ def model_card(name: str, config: ModelConfig, details: str = "") -> str:
     )
 
 
-def load_folder(folder: Path, name: str | None = None, source: str | None = None) -> LoadedModel:
-    """Build the model a checkpoint folder describes and load its weights."""
+def load_weights(folder: Path) -> Model:
+    """Build the model a checkpoint folder describes (any architecture) and load its weights."""
     folder = Path(folder)
     if not folder.is_dir():
         raise VimssError(f"model folder not found: {folder}")
@@ -138,7 +156,16 @@ def load_folder(folder: Path, name: str | None = None, source: str | None = None
         ]
         raise VimssError(f"broken model folder {folder}: the weights do not fit config.json: {', '.join(parts)}")
     model.load_state_dict(state)
-    model.eval()
+    return model.eval()
+
+
+def load_folder(folder: Path, name: str | None = None, source: str | None = None) -> LoadedModel:
+    """The separation model of a checkpoint folder (a recogniser is refused: it separates nothing)."""
+    model = load_weights(folder)
+    if isinstance(model, InstrumentRecognizer):
+        raise VimssError(
+            f"{name or folder} is an instrument recogniser, not a separation model: give it as --recognizer"
+        )
     return LoadedModel(name or folder_model_name(folder), source or str(folder), model)
 
 
@@ -172,7 +199,7 @@ def average_models(folders: list[Path]) -> SeparationModel:
     return mean_model([load_folder(Path(f)).model for f in folders])
 
 
-def mean_model(models: list[SeparationModel]) -> SeparationModel:
+def mean_model(models: list[M]) -> M:
     """A new model holding the element-wise mean of `models`' weights (one config), which
     are left as they are: loaded once, they can be averaged in many combinations."""
     if not models:
@@ -184,13 +211,14 @@ def mean_model(models: list[SeparationModel]) -> SeparationModel:
         k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
         for k, v in states[0].items()
     }
-    model = build_model(models[0].config)
+    model = copy.deepcopy(models[0])
     model.load_state_dict(mean)
-    return model.eval()
+    model.eval()
+    return model
 
 
-def load_hub(spec: str) -> LoadedModel:
-    """Download (or find in the cache) `org/name[@revision]` and load it.
+def hub_folder(spec: str) -> tuple[Path, str, str]:
+    """Download (or find in the cache) `org/name[@revision]`: its folder, name and source.
 
     huggingface_hub honours HF_HUB_OFFLINE and HF_HOME/HF_HUB_CACHE itself.
     """
@@ -219,8 +247,7 @@ def load_hub(spec: str) -> LoadedModel:
         raise VimssError(f"model {spec} is not a {LIBRARY} checkpoint: {one_line(err)}") from None
     except HfHubHTTPError as err:
         raise VimssError(f"cannot download {spec}: {one_line(err)}") from None
-    folder = paths[0].parent
-    return load_folder(folder, name=repo_id.split("/")[1], source=f"hub:{spec}")
+    return paths[0].parent, repo_id.split("/")[1], f"hub:{spec}"
 
 
 HUB_SECONDS = 30.0
@@ -316,19 +343,37 @@ def load_model(spec: str | None = None) -> LoadedModel:
     one, the bundled default, for videos too: it separates better than the visual model
     on the held-out videos and twice as fast (the README's video section)."""
     if spec is None:
-        if DEFAULT_MODEL in bundled_models():
-            spec = DEFAULT_MODEL
-        else:
+        if DEFAULT_MODEL not in bundled_models():
             raise VimssError("no bundled model ships with this version yet; pass --model FOLDER or --model ORG/NAME")
+        spec = DEFAULT_MODEL
+    return load_folder(*locate(spec))
+
+
+def load_recognizer(spec: str | None = None) -> LoadedRecognizer:
+    """Resolve `--recognizer` as `load_model` resolves `--model`; without one, the bundled recogniser."""
+    if spec is None:
+        if DEFAULT_RECOGNIZER not in bundled_models():
+            raise VimssError("no instrument recogniser ships with this version: name the instruments with -i")
+        spec = DEFAULT_RECOGNIZER
+    folder, name, source = locate(spec)
+    model = load_weights(folder)
+    if not isinstance(model, InstrumentRecognizer):
+        raise VimssError(f"{spec} is a separation model, not an instrument recogniser: give it as --model")
+    return LoadedRecognizer(name or folder_model_name(folder), source or str(folder), model)
+
+
+def locate(spec: str) -> tuple[Path, str | None, str | None]:
+    """A model's folder (for a Hub id, after download), and its name and source when the folder
+    does not tell them."""
     path = Path(spec).expanduser()
     if path.is_dir():
-        return load_folder(path)
+        return path, None, None
     if spec in bundled_models():
-        return load_folder(bundled_dir() / spec, source="bundled")
+        return bundled_dir() / spec, None, "bundled"
     if "/" in spec and looks_like_path(spec):
         raise VimssError(f"model folder not found: {spec} (a Hub id is org/name[@revision])")
     if _REPO_ID.match(spec) and not path.exists():
-        return load_hub(spec)
+        return hub_folder(spec)
     bundled = ", ".join(bundled_models()) or "none"
     raise VimssError(f"unknown model '{spec}': not a folder, a bundled model ({bundled}) or a Hub repo id org/name")
 

@@ -16,7 +16,8 @@ from ..constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from ..errors import VimssError
 from ..instruments import ABBREVIATIONS
 
-ARCHITECTURES = ("unet", "multihead-unet", "wave-unet")
+ARCHITECTURES = ("unet", "multihead-unet", "wave-unet", "recognizer")
+"""recognizer: no masks, but which instrument classes play (`recognizer.py`), on the U-Nets' front end."""
 INPUT_SCALINGS = ("db-norm", "log")
 FREQUENCY_SCALES = ("linear", "log")
 MASKS = ("ratio", "binary")
@@ -125,6 +126,8 @@ class ModelConfig:
             )
         if self.architecture == "wave-unet":
             self._check_wave_unet()
+        elif self.architecture == "recognizer" and self.conditioning != "none":
+            raise VimssError("config: a recognizer hears the mix alone; its conditioning is none")
         elif self.conditioning not in CONDITIONINGS or self.sample_rate != SAMPLE_RATE:
             raise VimssError(
                 f"config: a spectrogram U-Net runs at {SAMPLE_RATE} Hz with conditioning "

@@ -8,7 +8,9 @@ separated waveforms and the Wave-U-Net's). Adam, learning rate halved when the v
 stops improving, a fixed validation set per `--val-data` folder (a fold of the transfer
 protocol; with several, checkpoints are chosen on the mean over the folds), checkpoints
 `latest/` (with the training state, to resume) and `best/` (highest validation SI-SDR
-improvement) as Hub-style folders, and `log.csv`. Step s always trains on the same
+improvement) as Hub-style folders, and `log.csv`. An instrument recogniser trains in the same
+loop on the same mixtures, with binary cross-entropy on which classes play, and `best/` is its
+highest share of validation mixtures whose instruments it names exactly. Step s always trains on the same
 examples (datasets are indexed by seed and position), so `--resume` continues exactly
 where a run stopped.
 Under `torchrun`, each process takes its share of every batch (DistributedDataParallel;
@@ -125,11 +127,11 @@ def train(
                     if on_step:
                         on_step(state.step, config.steps, loss.item())
                 last = Validation.over_folds([validate(model, v, config, dev, rank, world, workers) for v in val_sets])
-                last.report = tuple(validate(model, v, config, dev, rank, world, workers).si_sdri for v in report_sets)
+                last.report = tuple(validate(model, v, config, dev, rank, world, workers).score for v in report_sets)
                 scheduler.step(last.loss)
                 _update_curriculum(state, last, config)
-                improved = last.si_sdri > state.best
-                state.best = max(state.best, last.si_sdri)
+                improved = last.score > state.best
+                state.best = max(state.best, last.score)
                 state.seconds = time.monotonic() - started
                 if rank == 0:
                     save_checkpoints(model, optimizer, scheduler, state, config, run_dir, last, improved)

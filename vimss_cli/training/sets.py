@@ -13,7 +13,7 @@ import torch.distributed as dist
 from ..errors import VimssError
 from ..evaluation.urmp import Piece, urmp_pieces
 from ..instruments import INSTRUMENTS
-from ..nets.family import SeparationModel
+from ..nets.family import Model
 from .config import TrainConfig
 from .data import Blend, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
 
@@ -117,7 +117,7 @@ def videos_of(found: Recordings) -> dict[Path, int]:
 
 
 def visual_lookup(
-    model: SeparationModel, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int, world: int
+    model: Model, videos: dict[Path, int], dirs: list[Path], cache: Path, rank: int, world: int
 ) -> VisualLookup:
     """Cache the player features of every training and validation video once (rank 0
     first; the others then find them cached) and look them up per example."""

@@ -17,7 +17,8 @@ from safetensors.torch import save as save_tensors
 from ..errors import VimssError, one_line
 from ..nets.checkpoints import WEIGHTS_FILE, load_model, model_card, save_pretrained
 from ..nets.config import ModelConfig
-from ..nets.family import SeparationModel, build_model
+from ..nets.family import Model, build_model
+from ..nets.recognizer import InstrumentRecognizer
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .validation import Validation
 
@@ -36,6 +37,7 @@ LOG_FIELDS = (
     "val_si_sdri",
     "val_si_sdri_folds",
     "val_si_sdri_report",
+    "val_exact_sets",
     "lr",
     "max_sources",
     "seconds",
@@ -69,16 +71,17 @@ SIDE_INFORMATION_FIELDS = frozenset({"conditioning", "context", "visual_pooling"
 """Config fields an --init model may differ in: its audio U-Net is reused, its side-information layers are not."""
 
 
-def warm_start(model: SeparationModel, start: SeparationModel, name: str) -> bool:
+def warm_start(model: Model, start: Model, name: str) -> bool:
     """Copy `start`'s weights into `model`: all of them when the configs match, else the
     weights both share (the U-Net; a visual trunk), leaving new conditioning layers as
-    initialised, so a label model can start a visual or unconditioned one. Returns
-    whether the visual trunk came from `start`."""
+    initialised, so a label model can start a visual or unconditioned one, and a U-Net a
+    recogniser (its encoder). Returns whether the visual trunk came from `start`."""
     differing = {f.name for f in fields(ModelConfig) if getattr(start.config, f.name) != getattr(model.config, f.name)}
-    if differing - SIDE_INFORMATION_FIELDS:
+    allowed = SIDE_INFORMATION_FIELDS | ({"architecture", "mask"} if isinstance(model, InstrumentRecognizer) else set())
+    if differing - allowed:
         raise VimssError(
             f"--init {name}: its model config differs from the training config's model "
-            f"in {', '.join(sorted(differing - SIDE_INFORMATION_FIELDS))}"
+            f"in {', '.join(sorted(differing - allowed))}"
         )
     own = model.state_dict()
     shared = {k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape}
@@ -103,7 +106,7 @@ def open_run_folder(run_dir: Path, resume: bool) -> None:
         raise VimssError(f"cannot create run folder {run_dir}: {err.strerror}") from None
 
 
-def starting_model(config: TrainConfig, resume: bool) -> SeparationModel:
+def starting_model(config: TrainConfig, resume: bool) -> Model:
     """The seeded model, warm-started from `config.init` (not on resume: latest/ has the
     weights); a visual model's backbone gets ImageNet weights unless they came with it, and is frozen."""
     torch.manual_seed(config.seed)
@@ -120,6 +123,15 @@ def starting_model(config: TrainConfig, resume: bool) -> SeparationModel:
 
 
 def card(config: TrainConfig, state: TrainState, result: Validation, which: str) -> str:
+    if config.model.architecture == "recognizer":
+        details = (
+            f"Checkpoint `{which}` of `vimss train` after {state.step} steps of batch {config.batch_size} "
+            f"({state.seconds / 60:.1f} min). Validation: loss {result.loss:.5f}, instruments named exactly "
+            f"in {result.exact_sets:.1f} % of the mixtures"
+            + (f" (mean of the folds {', '.join(f'{v:.1f}' for v in result.folds)})" if result.folds else "")
+            + (f"; on the report-only folds {', '.join(f'{v:.1f}' for v in result.report)}." if result.report else ".")
+        )
+        return model_card(which, config.model, details)
     details = (
         f"Checkpoint `{which}` of `vimss train` after {state.step} steps of batch {config.batch_size} "
         f"({state.seconds / 60:.1f} min). Validation: loss {result.loss:.5f}, SI-SDR {result.si_sdr:.2f} dB, "
@@ -131,7 +143,7 @@ def card(config: TrainConfig, state: TrainState, result: Validation, which: str)
 
 
 def save_checkpoints(
-    model: SeparationModel,
+    model: Model,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     state: TrainState,
@@ -160,7 +172,7 @@ def save_checkpoints(
 
 
 def load_state(
-    folder: Path, config: TrainConfig, model: SeparationModel, optimizer: torch.optim.Optimizer, scheduler: Any
+    folder: Path, config: TrainConfig, model: Model, optimizer: torch.optim.Optimizer, scheduler: Any
 ) -> TrainState:
     """Restore model, optimizer, scheduler, RNG and counters from `latest/` (safetensors + JSON only)."""
     meta = json.loads((folder / STATE_JSON).read_text())
@@ -216,6 +228,7 @@ def append_log(path: Path, state: TrainState, batch: int, train_loss: float, res
                 "val_si_sdri": f"{result.si_sdri:.3f}",
                 "val_si_sdri_folds": " ".join(f"{v:.3f}" for v in result.folds),
                 "val_si_sdri_report": " ".join(f"{v:.3f}" for v in result.report),
+                "val_exact_sets": "" if math.isnan(result.exact_sets) else f"{result.exact_sets:.2f}",
                 "lr": f"{lr:.3g}",
                 "max_sources": state.max_sources,
                 "seconds": f"{state.seconds:.1f}",

@@ -10,6 +10,7 @@ import torch
 from ..constants import N_BINS, SAMPLE_RATE
 from ..dsp.spectral import interpolation_matrix, istft, stft
 from ..nets.config import LABEL_GATED, ModelConfig
+from ..nets.recognizer import InstrumentRecognizer
 from ..nets.separable import WaveformModel, separable
 from ..nets.waveunet import centre_crop
 from .data import Example
@@ -19,10 +20,16 @@ from .losses import mask_loss, si_sdr_loss, waveform_loss
 def batch_loss(
     net: torch.nn.Module, batch: Example, config: ModelConfig, *, estimates: bool = False, loss_kind: str = "mask"
 ) -> tuple[torch.Tensor, torch.Tensor | None, Example]:
-    """The loss of a batch, the source estimates if asked, and the batch they are
-    scored against: a waveform model's output is the centre of its input window."""
+    """The loss of a batch, the source estimates if asked (a recogniser's: each class's
+    probability), and the batch they are scored against: a waveform model's output is the
+    centre of its input window."""
+    inner = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
+    if isinstance(inner, InstrumentRecognizer):  # which instruments play: one logit each
+        logits = net(stft(batch.mix).abs())
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
+        return loss, torch.sigmoid(logits) if estimates else None, batch
     labels = batch.labels if config.uses_labels else None
-    model = separable(net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net)
+    model = separable(inner)
     if isinstance(model, WaveformModel):
         out = net(batch.mix, labels)
         n = out.shape[-1]
