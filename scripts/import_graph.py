@@ -28,9 +28,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__",),
 )
 """Lowest first: the core every part shares (the package's face among it: it imports none of
-the package until a name is asked for, `__version__` aside), the signal processing, the networks, where they
-run and the video front end, the separator and the recogniser that hears a file, its file writing, the API for a file of any
-kind beside synthesis and evaluation, training, the command line, the package's face."""
+the package until a name is asked for, `__version__` aside), the signal processing, the networks,
+where they run and the video front end, the separator and the recogniser that hears a file, its
+file writing, the API for a file of any kind beside synthesis and evaluation, training, the
+command line, the package's face."""
 
 
 def part_of(module: str) -> str:

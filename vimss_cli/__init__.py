@@ -2,7 +2,8 @@
 
 The Python API: `load_model` resolves a checkpoint, `Separator` separates waveforms,
 `separate_file` streams a file into stem files, `separate_media` does so for any file, videos
-included (their players found and read by a visual model). Importing the package is light (no
+included (their players found and read by a visual model); `load_recognizer` and `hear_file`
+tell which instruments a file plays. Importing the package is light (no
 torch): each name is imported on first use, so `vimss --help` starts at once.
 """
 
@@ -27,7 +28,9 @@ _WHERE = {
     "VimssError": "errors",
     "WaveUNet": "nets.waveunet",
     "build_model": "nets.family",
+    "hear_file": "recognition",
     "load_model": "nets.checkpoints",
+    "load_recognizer": "nets.checkpoints",
     "parse_instruments": "instruments",
     "save_pretrained": "nets.checkpoints",
     "separate_file": "stems",

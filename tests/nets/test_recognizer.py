@@ -8,7 +8,7 @@ from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.errors import VimssError
 from vimss_cli.nets.checkpoints import load_model, load_recognizer, save_pretrained
 from vimss_cli.nets.family import build_model
-from vimss_cli.nets.recognizer import InstrumentRecognizer
+from vimss_cli.nets.recognizer import InstrumentRecognizer, audible
 from vimss_cli.training.state import warm_start
 
 
@@ -63,3 +63,13 @@ def test_a_u_net_starts_a_recognizer_with_its_encoder():
 def test_a_recognizer_reads_no_side_information():
     with pytest.raises(VimssError, match="conditioning is none"):
         tiny_config(architecture="recognizer", conditioning="label-multiply")
+
+
+def test_a_part_that_rests_through_the_window_is_not_a_target():
+    sources = torch.zeros(1, 13, 1000)
+    sources[0, 0] = torch.randn(1000)  # vn plays
+    sources[0, 2] = 0.03 * torch.randn(1000)  # vc at -30 dB: as good as resting
+    sources[0, 4] = 0.1 * torch.randn(1000)  # fl at -20 dB: heard
+    labels = torch.zeros(1, 13)
+    labels[0, [0, 2, 4, 6]] = 1  # cl is in the piece but silent here
+    assert audible(labels, sources)[0].nonzero().flatten().tolist() == [0, 4]

@@ -29,7 +29,7 @@ def identify(
     device: DeviceOption = DeviceChoice.auto,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Print which instruments play in each INPUT (what `vimss separate` without -i separates)."""
+    """Print which instruments play in each INPUT, as the recogniser (default: the bundled one) hears them."""
     with user_errors(as_json):
         from ..devices import resolve_device
         from ..nets.checkpoints import load_recognizer

@@ -125,8 +125,8 @@ RecognizerOption = Annotated[
     str | None,
     typer.Option(
         "--recognizer",
-        help="Instrument recogniser (without -i it hears the instruments; with -i it warns about named ones it "
-        "does not hear): folder, bundled name or Hub repo org/name[@rev] (default: vimss-recognizer; none: off).",
+        help="Instrument recogniser: without -i it hears the instruments, with -i it warns about named ones it does "
+        "not hear (experimental: vimss-recognizer, bundled; or a folder, or Hub repo org/name[@rev]).",
     ),
 ]
 TrustPickleOption = Annotated[

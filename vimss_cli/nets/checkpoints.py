@@ -32,7 +32,7 @@ CARD_FILE = "README.md"
 DEFAULT_MODEL = "vimss-labels"
 """Name of the bundled model `vimss separate` uses when no --model is given."""
 DEFAULT_RECOGNIZER = "vimss-recognizer"
-"""The bundled instrument recogniser: what `vimss separate` without -i and `vimss identify` hear with."""
+"""The bundled instrument recogniser: what `vimss identify` hears with, and `--recognizer` names."""
 
 M = TypeVar("M", bound=Model)
 
@@ -353,7 +353,7 @@ def load_recognizer(spec: str | None = None) -> LoadedRecognizer:
     """Resolve `--recognizer` as `load_model` resolves `--model`; without one, the bundled recogniser."""
     if spec is None:
         if DEFAULT_RECOGNIZER not in bundled_models():
-            raise VimssError("no instrument recogniser ships with this version: name the instruments with -i")
+            raise VimssError("no instrument recogniser ships with this version; pass --recognizer FOLDER or ORG/NAME")
         spec = DEFAULT_RECOGNIZER
     folder, name, source = locate(spec)
     model = load_weights(folder)

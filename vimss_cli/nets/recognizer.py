@@ -18,10 +18,22 @@ from ..dsp.spectral import FrequencyAxis, scale_magnitude, stft
 from .config import ModelConfig
 from .unet import EncoderBlock
 
+AUDIBLE_DB = -25.0
+"""A class plays in a training window when its source holds at least this share of the mix's
+energy: a part that rests through a segment of an aligned piece is in the piece's labels, but
+nothing of it can be heard there."""
 HEARD = 0.5
 """Probability from which a class counts as playing."""
 QUIET_WINDOW_DB = -40.0
 """Windows this far below the loudest window (RMS) are not heard: rests and fades say nothing."""
+
+
+def audible(labels: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """(B, 13) targets: the labels of the sources (B, 13, samples) that hold at least AUDIBLE_DB
+    of their mix's energy."""
+    energy = sources.pow(2).sum(-1)
+    mix = sources.sum(1).pow(2).sum(-1, keepdim=True).clamp_min(1e-12)
+    return labels * (energy >= mix * 10 ** (AUDIBLE_DB / 10)).to(labels.dtype)
 
 
 class InstrumentRecognizer(nn.Module):

@@ -69,6 +69,9 @@ def _imagenet_trunk() -> dict[str, torch.Tensor]:
 
 SIDE_INFORMATION_FIELDS = frozenset({"conditioning", "context", "visual_pooling", "visual_frames", "backbone_weights"})
 """Config fields an --init model may differ in: its audio U-Net is reused, its side-information layers are not."""
+RECOGNIZER_FIELDS = frozenset({"architecture", "mask", "dropout"})
+"""What a recogniser may differ in besides from the U-Net that starts it: it takes the encoder, which
+neither the masks nor the decoder's dropout touch."""
 
 
 def warm_start(model: Model, start: Model, name: str) -> bool:
@@ -77,7 +80,7 @@ def warm_start(model: Model, start: Model, name: str) -> bool:
     initialised, so a label model can start a visual or unconditioned one, and a U-Net a
     recogniser (its encoder). Returns whether the visual trunk came from `start`."""
     differing = {f.name for f in fields(ModelConfig) if getattr(start.config, f.name) != getattr(model.config, f.name)}
-    allowed = SIDE_INFORMATION_FIELDS | ({"architecture", "mask"} if isinstance(model, InstrumentRecognizer) else set())
+    allowed = SIDE_INFORMATION_FIELDS | (RECOGNIZER_FIELDS if isinstance(model, InstrumentRecognizer) else set())
     if differing - allowed:
         raise VimssError(
             f"--init {name}: its model config differs from the training config's model "

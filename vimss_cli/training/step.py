@@ -10,7 +10,7 @@ import torch
 from ..constants import N_BINS, SAMPLE_RATE
 from ..dsp.spectral import interpolation_matrix, istft, stft
 from ..nets.config import LABEL_GATED, ModelConfig
-from ..nets.recognizer import InstrumentRecognizer
+from ..nets.recognizer import InstrumentRecognizer, audible
 from ..nets.separable import WaveformModel, separable
 from ..nets.waveunet import centre_crop
 from .data import Example
@@ -22,12 +22,13 @@ def batch_loss(
 ) -> tuple[torch.Tensor, torch.Tensor | None, Example]:
     """The loss of a batch, the source estimates if asked (a recogniser's: each class's
     probability), and the batch they are scored against: a waveform model's output is the
-    centre of its input window."""
+    centre of its input window, a recogniser's labels are the sources that can be heard."""
     inner = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
-    if isinstance(inner, InstrumentRecognizer):  # which instruments play: one logit each
+    if isinstance(inner, InstrumentRecognizer):  # which instruments can be heard: one logit each
+        scored = batch._replace(labels=audible(batch.labels, batch.sources))
         logits = net(stft(batch.mix).abs())
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch.labels)
-        return loss, torch.sigmoid(logits) if estimates else None, batch
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, scored.labels)
+        return loss, torch.sigmoid(logits) if estimates else None, scored
     labels = batch.labels if config.uses_labels else None
     model = separable(inner)
     if isinstance(model, WaveformModel):
