@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vimss_cli.nets.checkpoints import load_folder, model_card, save_pretrained
+from vimss_cli.nets.checkpoints import load_weights, model_card, save_pretrained
 
 
 def main() -> None:
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("target", type=Path)
     parser.add_argument("--details", type=Path, required=True, help="markdown: training data, recipe, quality")
     args = parser.parse_args()
-    model = load_folder(args.checkpoint).model
+    model = load_weights(args.checkpoint)  # any architecture: a recogniser too
     card = model_card(args.target.name, model.config, args.details.read_text().strip())
     save_pretrained(model, args.target, card=card, half=True)
     print(f"wrote {args.target}")

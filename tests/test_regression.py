@@ -13,7 +13,7 @@ import torch
 import torchaudio
 
 from tests.helpers import ROOT
-from vimss_cli import Separator, load_model, separate_media
+from vimss_cli import Separator, hear_file, load_model, load_recognizer, separate_media
 from vimss_cli.dsp.metrics import si_sdr
 from vimss_cli.video.detector import bundled_detector_dir, load_detector
 
@@ -52,3 +52,15 @@ def test_a_bundled_model_separates_its_example_as_measured(model, tmp_path):
     for abbr, expected in pinned.items():
         assert abs(scores[abbr] - expected) <= TOLERANCE_DB, (abbr, scores[abbr], expected)
     assert np.isfinite(list(scores.values())).all()
+
+
+HEARD_IN_THE_DUET = {"vn": 0.708, "vc": 0.408, "db": 0.307, "cl": 0.035}
+"""The bundled recogniser's probabilities for examples/duet.flac (violin and cello): it hears the
+violin, not enough of the cello, and a double bass that does not play (the README says how well it hears)."""
+
+
+def test_the_bundled_recogniser_hears_the_duet_as_measured():
+    heard = hear_file(load_recognizer().model, EXAMPLES / "duet.flac")
+    assert heard.line_up.abbrs == ["vn"]
+    for abbr, expected in HEARD_IN_THE_DUET.items():
+        assert abs(heard.probabilities[abbr] - expected) <= 0.005, (abbr, heard.probabilities[abbr], expected)

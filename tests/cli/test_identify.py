@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from tests.helpers import assert_one_line_error, stem_files, vimss
+from tests.helpers import ROOT, assert_one_line_error, stem_files, vimss
 from tests.nets.test_recognizer import tiny_recognizer
 from vimss_cli.instruments import ABBREVIATIONS
 from vimss_cli.nets.checkpoints import save_pretrained
@@ -82,3 +82,12 @@ def test_no_instruments_and_no_recogniser_is_one_line(tmp_path, model_dir, mix_w
     as_model = vimss("separate", mix_wav, "-m", model_dir, "--recognizer", model_dir, "-o", tmp_path / "out")
     assert_one_line_error(as_model, "is a separation model, not an instrument recogniser")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_bundled_recogniser_warns_about_a_named_clarinet_the_duet_does_not_have(tmp_path):
+    duet = ROOT / "examples" / "duet.flac"
+    result = vimss("separate", duet, "-i", "vn,vc,cl", "--recognizer", "vimss-recognizer", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "warning: cl is named but hardly heard (probability 0.03)" in result.stderr
+    assert "vn is named" not in result.stderr and "vc is named" not in result.stderr
+    assert stem_files(tmp_path / "vimss-labels" / "duet") == ["cl.wav", "vc.wav", "vn.wav"]
