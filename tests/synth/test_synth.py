@@ -270,3 +270,14 @@ def test_unusable_scores_are_reported(tmp_path):
         f"skipped {tmp_path.name}/broken.mid: cannot read score (EOFError)",
         f"skipped {tmp_path.name}/solo.mid: fewer than 2 sounding parts",
     ]
+
+
+def test_a_figure_drawn_past_the_frames_edge_gets_a_box_inside_the_frame():
+    from vimss_cli.synth.item import _rounded
+    from vimss_cli.synth.video import FRAME_SIZE, place_figures
+
+    figures = place_figures(["vn", "va", "cl", "tbn", "tba"], [(0.0,)] * 5, random.Random(0))
+    assert figures[-1].box().x2 > FRAME_SIZE[0]  # the tuba reaches a pixel past the right edge
+    recorded = [_rounded(f.box()) for f in figures]
+    assert all(0 <= x1 < x2 <= FRAME_SIZE[0] and 0 <= y1 < y2 <= FRAME_SIZE[1] for x1, y1, x2, y2 in recorded)
+    assert recorded[-1][2] == FRAME_SIZE[0]

@@ -292,7 +292,11 @@ def _solo_file(index: int, n: int, voice: Voice) -> str:
 
 
 def _rounded(box: Box) -> list[float]:
-    return [round(v, 1) for v in (box.x1, box.y1, box.x2, box.y2)]
+    """The box as the manifest records it: inside the frame (a figure at the edge may be drawn
+    partly past it, and a box past the frame is refused where boxes are read), to 0.1 px."""
+    width, height = FRAME_SIZE
+    inside = (max(0.0, box.x1), max(0.0, box.y1), min(float(width), box.x2), min(float(height), box.y2))
+    return [round(v, 1) for v in inside]
 
 
 def _score_midi(voices: list[Voice]) -> bytes:
