@@ -3,7 +3,8 @@
 The Python API: `load_model` resolves a checkpoint, `Separator` separates waveforms,
 `separate_file` streams a file into stem files, `separate_media` does so for any file, videos
 included (their players found and read by a visual model); `load_recognizer` and `hear_file`
-tell which instruments a file plays. Importing the package is light (no
+tell which instruments a file plays; `load_splitter` gives `Separator` what parts two players
+of one instrument. Importing the package is light (no
 torch): each name is imported on first use, so `vimss --help` starts at once.
 """
 
@@ -31,6 +32,7 @@ _WHERE = {
     "hear_file": "recognition",
     "load_model": "nets.checkpoints",
     "load_recognizer": "nets.checkpoints",
+    "load_splitter": "nets.checkpoints",
     "parse_instruments": "instruments",
     "save_pretrained": "nets.checkpoints",
     "separate_file": "stems",

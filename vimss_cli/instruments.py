@@ -70,18 +70,24 @@ def instrument(name: str) -> Instrument:
     return found
 
 
+PLAYERS_PER_CLASS = 2
+"""Players of one instrument a line-up may name (`vn,vn,va,vc`): the player splitter parts two."""
+
+
 def parse_instruments(spec: str | list[str]) -> list[Instrument]:
-    """Parse a comma-separated list (or list of names) into instruments, rejecting repeats."""
+    """Parse a comma-separated list (or list of names) into instruments; an instrument named
+    twice is two players of it (violin I and II), more is refused."""
     names = spec.split(",") if isinstance(spec, str) else [n for s in spec for n in s.split(",")]
     names = [n.strip() for n in names if n.strip()]
     if not names:
         raise VimssError("no instruments given; pass e.g. --instruments vn,va,vc")
-    chosen: list[Instrument] = []
-    for name in names:
-        inst = instrument(name)
-        if inst in chosen:
-            raise VimssError(f"instrument '{inst.abbr}' is given more than once")
-        chosen.append(inst)
+    chosen = [instrument(name) for name in names]
+    for inst in dict.fromkeys(chosen):
+        if chosen.count(inst) > PLAYERS_PER_CLASS:
+            raise VimssError(
+                f"instrument '{inst.abbr}' is given {chosen.count(inst)} times: "
+                f"at most {PLAYERS_PER_CLASS} players of one instrument are parted"
+            )
     return chosen
 
 
@@ -110,8 +116,25 @@ class LineUp:
 
     @property
     def abbrs(self) -> list[str]:
-        """The stems' names, in order."""
+        """The stems' names, in order: an instrument's abbreviation, numbered where two players
+        play it (vn1 the upper part, vn2 the lower)."""
+        seen: dict[str, int] = {}
+        names = []
+        for abbr in self.classes:
+            seen[abbr] = seen.get(abbr, 0) + 1
+            names.append(f"{abbr}{seen[abbr]}" if self.classes.count(abbr) > 1 else abbr)
+        return names
+
+    @property
+    def classes(self) -> list[str]:
+        """Each stem's instrument class, in order (an instrument of two players appears twice)."""
         return [i.abbr for i in self.instruments]
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """(upper, lower) stem positions of the instruments that two players play."""
+        classes = self.classes
+        return [(k, classes.index(a, k + 1)) for k, a in enumerate(classes) if a in classes[k + 1 :]]
 
     @property
     def sources(self) -> list[int]:

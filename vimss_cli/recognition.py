@@ -49,13 +49,13 @@ class Heard:
         lines = [
             f"{a} is named but hardly heard (probability {self.probabilities[a]:.2f}): its stem may hold "
             "the other instruments' sound"
-            for a in named.abbrs
+            for a in dict.fromkeys(named.classes)
             if self.probabilities[a] < NOT_HEARD
         ]
         lines += [
             f"{a} is heard (probability {p:.2f}) but not named: its sound goes into the named instruments' stems"
             for a, p in self.probabilities.items()
-            if p >= HEARD and a not in named.abbrs
+            if p >= HEARD and a not in named.classes
         ]
         return lines
 

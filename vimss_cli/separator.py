@@ -31,6 +31,7 @@ from .errors import VimssError
 from .instruments import Instrument, LineUp
 from .nets.family import SeparationModel
 from .nets.separable import MaskingModel, WaveformModel, separable
+from .nets.splitter import PlayerSplitter
 from .nets.waveunet import stream_waveform
 
 RESIDUAL = "residual"
@@ -113,9 +114,12 @@ class Separator:
         batch_size: int = 2,
         wiener_iterations: int = WIENER_ITERATIONS,
         residual: bool = False,
+        splitter: PlayerSplitter | None = None,
     ) -> None:
         """Takes `model` itself, not a copy: it is moved to `device` (channels-last) and
-        switched to eval mode, so a caller that goes on training it must switch it back."""
+        switched to eval mode, so a caller that goes on training it must switch it back.
+        `splitter` parts the stem of an instrument named twice (`vn,vn,va,vc`) into its two
+        players' (`nets/splitter.py`); a line-up that names one twice needs it."""
         if segment <= 0:
             raise VimssError(f"--segment must be positive, got {segment:g}")
         if segment < MIN_SEGMENT and not isinstance(separable(model), WaveformModel):  # an STFT needs that much
@@ -134,6 +138,7 @@ class Separator:
         self.batch_size = batch_size
         self.wiener_iterations = wiener_iterations
         self.residual = residual
+        self.splitter = None if splitter is None else splitter.to(self.device).eval()
 
     def stem_names(self, line_up: LineUp) -> list[str]:
         return line_up.abbrs + ([RESIDUAL] if self.residual else [])
@@ -174,6 +179,7 @@ class Separator:
         if self.model.config.uses_visual and visual is None:
             raise VimssError("this model is conditioned on what the players look like: give it a video")
         model = separable(self.model)
+        self.check_players(chosen)
         if isinstance(model, WaveformModel):
             yield from self._separate_waveform(model, blocks, sample_rate, sources, labels, on_progress)
             return
@@ -211,9 +217,8 @@ class Separator:
                     if visual is not None and self.model.config.uses_visual
                     else None
                 )
-                for (start, n), stems in zip(
-                    batch, self._separate_chunks(model, chunks, sample_rate, sources, labels, features, claimed).cpu()
-                ):
+                separated = self._separate_chunks(model, chunks, sample_rate, chosen, labels, features, claimed).cpu()
+                for (start, n), stems in zip(batch, separated):
                     fade.add(start, stems[..., :n])
             queue.clear()
             next_start = schedule.next_start
@@ -234,22 +239,26 @@ class Separator:
         model: MaskingModel,
         chunks: torch.Tensor,
         sample_rate: int,
-        sources: list[int],
+        chosen: LineUp,
         labels: torch.Tensor | None,
         features: torch.Tensor | None,
         claimed: _ClaimedEnergy | None,
     ) -> torch.Tensor:
         """(B, channels, n) segments -> (B, stems, channels, n) stems."""
+        sources = chosen.sources
         chunks = chunks.to(self.device)
         length = chunks.shape[-1]
         mono = to_model_input(chunks, sample_rate, SAMPLE_RATE)
-        multiple = model.frame_multiple
+        multiple = max(model.frame_multiple, self.splitter.frame_multiple if self.splitter else 1)  # powers of 2
         frames = math.ceil(math.ceil((mono.shape[-1] + 1) / HOP) / multiple) * multiple
         mono = F.pad(mono, (0, frames * HOP - 1 - mono.shape[-1]))
         mag = stft(mono).abs()
         labels = None if labels is None else labels.to(self.device).expand(len(chunks), -1)
         features = None if features is None else features.to(self.device)
         masks = model.masks(mag, labels, features, sources)  # only the asked instruments' masks
+        if chosen.pairs:
+            assert self.splitter is not None, "stream() checks that a splitter parts the players"
+            self.splitter.split(masks, mag, sources, chosen.pairs)
         if claimed is not None:
             claimed.add(masks, mag)
 
@@ -328,6 +337,19 @@ class Separator:
             if on_progress is not None:
                 on_progress(done)
             yield out
+
+    def check_players(self, chosen: LineUp) -> None:
+        """Refuse, in one line, a line-up with two players of an instrument that nothing can part."""
+        doubled = ", ".join(chosen.classes[first] for first, _ in chosen.pairs)
+        if not chosen.pairs:
+            return
+        if isinstance(separable(self.model), WaveformModel):
+            raise VimssError(
+                f"two players of {doubled}: this model (a Wave-U-Net) gives one stem per instrument; "
+                "name each instrument once, or use a spectrogram model such as vimss-labels"
+            )
+        if self.splitter is None:
+            raise VimssError(f"two players of {doubled} need a player splitter (--splitter, or the bundled one)")
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and

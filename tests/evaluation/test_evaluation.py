@@ -158,8 +158,9 @@ def test_evaluate_cli_writes_tables_csv_json_and_plots(dataset, tmp_path):
         assert name in result.stdout
     assert "model-b - model-a" in result.stdout
     rows = list(csv.DictReader((out / "results.csv").open()))
-    # 3 pieces: 2 + 3 + 2 sources; segments of 3 s: 2 + 4 + 2 -> 4 + 12 + 4 rows per method
-    assert len(rows) == 5 * 20
+    # 3 pieces: 2 + 3 + 2 sources; segments of 3 s: 2 + 4 + 2 -> 4 + 12 + 4 rows per method,
+    # and the two trumpeters of 15_Surprise apart (2 segments) for the models and the mix
+    assert len(rows) == 5 * 20 + 3 * 4
     assert {r["method"] for r in rows} == {"model-a", "model-b", "irm", "ibm", "mix"}
     report = json.loads((out / "results.json").read_text())
     assert set(report["by_n_sources"]) >= {"irm/2", "irm/3"}
@@ -192,3 +193,25 @@ def test_a_truncated_stem_skips_its_piece_and_the_mix_has_no_sar(dataset, tmp_pa
     assert "134" not in mix_row and all(
         r["sar"] is None or math.isnan(r["sar"]) for r in report["rows"] if r["method"] == "mix"
     )
+
+
+@pytest.mark.parametrize("parted", [True, False], ids=["splitter", "half-the-stem"])
+def test_two_players_of_one_instrument_are_scored_each_beside_their_sum(dataset, tmp_path, parted):
+    from tests.nets.test_splitter import tiny_splitter
+
+    model = save_pretrained(tiny_model(conditioning="label-multiply"), tmp_path / "labels")
+    splitter = str(save_pretrained(tiny_splitter(), tmp_path / "players")) if parted else "none"
+    out = tmp_path / "eval"
+    args = ["evaluate", str(dataset), "-m", str(model), "--splitter", splitter, "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [r for r in csv.DictReader((out / "results.csv").open()) if r["piece"] == "15_Surprise_tpt_tpt_tbn"]
+    assert sorted((r["method"], r["instrument"]) for r in rows if r["method"] in ("labels", "mix")) == [
+        (m, i) for m in ("labels", "mix") for i in ("tbn", "tpt", "tpt1", "tpt2")
+    ]
+    audio = load_piece(urmp_pieces(dataset)[0][2])
+    assert audio.player_names == ["tpt1", "tpt2"] and audio.player_references.shape == (2, audio.mix.shape[-1])
+    separator = Separator(tiny_model(conditioning="label-multiply"), splitter=tiny_splitter() if parted else None)
+    ests = model_estimates(separator, audio)
+    torch.testing.assert_close(ests[audio.rows.index("tpt")], ests[2] + ests[3], atol=1e-5, rtol=0)
+    assert torch.allclose(ests[2], ests[3]) != parted  # without a splitter each gets half the stem

@@ -281,3 +281,28 @@ def test_a_figure_drawn_past_the_frames_edge_gets_a_box_inside_the_frame():
     recorded = [_rounded(f.box()) for f in figures]
     assert all(0 <= x1 < x2 <= FRAME_SIZE[0] and 0 <= y1 < y2 <= FRAME_SIZE[1] for x1, y1, x2, y2 in recorded)
     assert recorded[-1][2] == FRAME_SIZE[0]
+
+
+def test_doubled_pieces_give_two_neighbouring_parts_one_instrument_the_upper_written_first(tmp_path, scores):
+    out = tmp_path / "doubled"
+    synthesize(out, sorted(scores.iterdir()), settings("urmp", min_parts=3, max_parts=3, doubled=1.0), pieces=3)
+    pieces, skipped = urmp_pieces(out)
+    assert len(pieces) == 3 and not skipped
+    for piece in pieces:
+        players = piece.line_up
+        doubled = [a for a in set(players) if players.count(a) == 2]
+        assert len(doubled) == 1 and len(set(players)) == 2  # one instrument twice, another once
+        tracks = pretty_midi.PrettyMIDI(str(piece.folder / f"Sco_{piece.folder.name}.mid")).instruments
+        means = [np.mean([n.pitch for n in t.notes]) for t, a in zip(tracks, players) if a == doubled[0]]
+        assert means[0] > means[1]  # AuSep of the upper player first, as URMP's violin I
+        mix = sf.read(piece.mix, dtype="int16")[0].astype(np.int32)
+        stems = [sf.read(p, dtype="int16")[0].astype(np.int32) for paths in piece.sources.values() for p in paths]
+        np.testing.assert_array_equal(mix, np.sum(stems, axis=0))
+
+
+def test_no_doubling_draws_nothing_so_earlier_data_sets_render_the_same():
+    parts = [Part(f"p{k}", tuple(Note(i * 0.5, i * 0.5 + 0.4, 40 + 12 * k, 90) for i in range(20))) for k in range(3)]
+    plain = arrange(parts, random.Random(5), settings("urmp", min_parts=3, max_parts=3))
+    assert arrange(parts, random.Random(5), settings("urmp", min_parts=3, max_parts=3, doubled=0.0)) == plain
+    with pytest.raises(VimssError, match="--doubled is a share between 0 and 1"):
+        settings("urmp", doubled=1.5)

@@ -18,14 +18,14 @@ from tests.helpers import assert_one_line_error, stem_files, vimss
 from vimss_cli.constants import SEGMENT_SAMPLES
 from vimss_cli.dsp.spectral import stft
 from vimss_cli.errors import VimssError
-from vimss_cli.evaluation.tone_dataset import write_dataset
+from vimss_cli.evaluation.tone_dataset import write_dataset, write_piece
 from vimss_cli.evaluation.urmp import urmp_pieces
 from vimss_cli.instruments import index, instrument
-from vimss_cli.nets.checkpoints import load_model, load_recognizer
+from vimss_cli.nets.checkpoints import load_model, load_recognizer, load_splitter
 from vimss_cli.nets.config import ModelConfig
 from vimss_cli.nets.family import build_model
 from vimss_cli.training.config import TrainConfig
-from vimss_cli.training.data import PieceSegments
+from vimss_cli.training.data import PieceSegments, PlayerPairs
 from vimss_cli.training.loop import train
 from vimss_cli.training.losses import mask_loss
 from vimss_cli.training.sets import find_recordings, training_data, validation_set
@@ -570,3 +570,40 @@ def test_a_recognizer_resumes_exactly_and_starts_from_a_u_nets_encoder(tmp_path,
         torch.testing.assert_close(parts[key], whole[key], rtol=0, atol=0, msg=key)
     with pytest.raises(VimssError, match="differs from the training config's model in channels"):
         train([solos], tmp_path / "other", tiny(model={**RECOGNIZER, "channels": (4, 8)}, init=config.init), workers=0)
+
+
+def test_player_pairs_are_the_two_players_upper_first_with_the_rest_leaking_in(tmp_path):
+    import pretty_midi
+
+    folder = write_piece(tmp_path / "pairs", 15, "Surprise", ["tpt", "tpt", "tbn"])
+    pieces = urmp_pieces(tmp_path / "pairs")[0]
+    in_order = [PlayerPairs(pieces, size=3, seed=0, rate=22050)[k] for k in range(3)]  # no score: AuSep's order
+    midi = pretty_midi.PrettyMIDI()
+    for pitch in (60, 72, 48):  # the second trumpet plays above the first
+        track = pretty_midi.Instrument(program=56)
+        track.notes = [pretty_midi.Note(90, pitch, 0.0, 8.0)]
+        midi.instruments.append(track)
+    midi.write(str(folder / f"Sco_{folder.name}.mid"))
+    flipped = PlayerPairs(pieces, size=3, seed=0, rate=22050)
+    for k in range(3):
+        mix, pair, labels, _ = in_order[k]
+        assert pair.shape == (2, SEGMENT_SAMPLES) and labels.nonzero().flatten().tolist() == [index(instrument("tpt"))]
+        bleed = mix - pair.sum(0)
+        assert 0 < float(bleed.pow(2).sum()) < float(pair.pow(2).sum()) * 10 ** (-12 / 10)
+        torch.testing.assert_close(flipped[k].sources, in_order[k].sources.flip(0))
+
+
+def test_a_player_splitter_trains_in_the_same_loop_and_loads_as_one(tmp_path):
+    folder = tmp_path / "pairs"
+    write_piece(folder, 15, "Surprise", ["tpt", "tpt", "tbn"])
+    write_piece(folder, 16, "Quartet", ["vn", "vn", "va", "vc"])
+    config = tiny(model={"architecture": "player-splitter", "conditioning": "film-encoder"})
+    result = train([folder], tmp_path / "run", config, workers=0)
+    assert np.isfinite(result.loss) and np.isfinite(result.si_sdri)
+    splitter = load_splitter(str(tmp_path / "run" / "best")).model
+    assert splitter(torch.rand(1, 512, 64), torch.eye(13)[:1]).shape == (1, 2, 512, 64)
+    write_piece(tmp_path / "single", 1, "Jupiter", ["vn", "vc"])
+    with pytest.raises(VimssError, match="trains on pieces in which two players play one instrument"):
+        train([tmp_path / "single"], tmp_path / "none", config, workers=0)
+    with pytest.raises(VimssError, match="a player splitter trains on the mask loss, without source_eq_db"):
+        tiny(model={"architecture": "player-splitter", "conditioning": "film-encoder"}, source_eq_db=3.0)

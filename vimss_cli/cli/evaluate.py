@@ -23,6 +23,7 @@ from .options import (
     DetectorOption,
     DeviceChoice,
     DeviceOption,
+    SplitterOption,
     TrustPickleOption,
     WienerOption,
     command,
@@ -55,14 +56,19 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     detector: DetectorOption = None,
     trust_pickle: TrustPickleOption = False,
+    splitter: SplitterOption = None,
 ) -> None:
-    """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video)."""
+    """Score models, oracles and the input mix on URMP-layout pieces (visual models use each piece's video).
+
+    Pieces in which two players play one instrument are scored per player too (rows vn1, vn2:
+    AuSep's first, the upper part, and second), the players parted by the splitter (default:
+    the bundled one; --splitter none scores each player against half the instrument's stem)."""
     with user_errors(as_json):
         from ..devices import move_to_device
         from ..evaluation.scoring import ORACLES, compare, model_estimates, oracle_estimates, summarise, write_reports
         from ..evaluation.scoring import evaluate as run_evaluation
         from ..evaluation.urmp import urmp_pieces
-        from ..nets.checkpoints import load_model
+        from ..nets.checkpoints import DEFAULT_SPLITTER, bundled_models, load_model, load_splitter
         from ..separator import Separator
         from ..training.data import manifest_boxes
         from ..video.detector import load_detector
@@ -81,10 +87,14 @@ def evaluate(
             return video_players(video, count, known, find_detector, on_warning=warn)
 
         estimators: dict[str, Callable[[PieceAudio], torch.Tensor]] = {}
+        doubled = any(len(paths) > 1 for piece in pieces for paths in piece.sources.values())
+        wanted = splitter is not None or DEFAULT_SPLITTER in bundled_models()
+        parts = doubled and model and wanted and (splitter or "").lower() != "none"
+        split = load_splitter(splitter).model if parts else None
         for spec in model or []:
             loaded = load_model(spec)
             dev = move_to_device(loaded, device.value)
-            separator = Separator(loaded.model, dev, wiener_iterations=wiener_iterations)
+            separator = Separator(loaded.model, dev, wiener_iterations=wiener_iterations, splitter=split)
             estimators[loaded.name] = functools.partial(model_estimates, separator, players=players)
         if oracles:
             estimators.update({k: functools.partial(oracle_estimates, k) for k in ORACLES})

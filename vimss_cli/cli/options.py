@@ -129,6 +129,14 @@ RecognizerOption = Annotated[
         "not hear (experimental: vimss-recognizer, bundled; or a folder, or Hub repo org/name[@rev]).",
     ),
 ]
+SplitterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--splitter",
+        help="Player splitter for an instrument named twice (-i vn,vn,va,vc: vn1 the upper part, vn2 the lower; "
+        "default: the bundled vimss-splitter; or a folder, or Hub repo org/name[@rev]).",
+    ),
+]
 TrustPickleOption = Annotated[
     bool, typer.Option("--trust-pickle", help="Allow a .pt --detector: it is a pickle and runs code when loaded.")
 ]

@@ -21,7 +21,7 @@ from ..errors import VimssError
 if TYPE_CHECKING:  # the commands import what they run when they run
     from ..boxes import Box
     from ..instruments import LineUp
-    from ..nets.checkpoints import LoadedRecognizer
+    from ..nets.checkpoints import LoadedRecognizer, LoadedSplitter
     from ..nets.recognizer import InstrumentRecognizer
     from ..separator import Separator
     from ..video.players import Detector
@@ -34,6 +34,7 @@ from .options import (
     OutputFormat,
     PlayerLayout,
     RecognizerOption,
+    SplitterOption,
     TrackProgress,
     TrustPickleOption,
     WienerOption,
@@ -59,11 +60,24 @@ def _stems_to_write(
 
     if stems is not None and two_stems is not None:
         raise VimssError("--two-stems writes one instrument and the rest; it does not combine with --stems")
+
+    def names(word: str) -> list[str]:
+        """A stem's name (vn1, residual) as it is; an instrument's as its stems' (vn: vn1 and vn2 when two play)."""
+        if word == "residual" or word in chosen.abbrs:
+            return [word]
+        abbr = parse_instruments(word)[0].abbr
+        players = [n for n, c in zip(chosen.abbrs, chosen.classes) if c == abbr]
+        return players if len(players) > 1 else [abbr]
+
     picked = [w.strip() for w in stems.split(",") if w.strip()] if stems is not None else None
-    written = None if picked is None else [w if w == "residual" else parse_instruments(w)[0].abbr for w in picked]
+    written = None if picked is None else [n for w in picked for n in names(w)]
     if written is not None and residual and "residual" not in written:
         written.append("residual")
-    alone = parse_instruments(two_stems)[0].abbr if two_stems else None
+    alone = None
+    if two_stems:
+        [alone, *more] = names(two_stems)
+        if more:
+            raise VimssError(f"--two-stems {two_stems}: two players of it play; name one ({', '.join([alone, *more])})")
     if alone is None and len(chosen) == 1 and stems is None:
         alone = chosen.abbrs[0]
         warn(
@@ -98,7 +112,7 @@ class _SeparateJob:
 
         if self.recognizer is None:
             assert self.chosen is not None, "without -i a recogniser is loaded"
-            return self.chosen, {"instruments": self.chosen.abbrs}
+            return self.chosen, {"instruments": self.chosen.classes}
         heard = hear_file(self.recognizer, path)
         where = f" ({path.name})" if many else ""
         if self.chosen is None:
@@ -106,7 +120,7 @@ class _SeparateJob:
             return heard.line_up, heard.to_json()
         for doubt in heard.doubts(self.chosen):
             warn(f"{doubt}{where}")
-        return self.chosen, {**heard.to_json(), "instruments": self.chosen.abbrs}
+        return self.chosen, {**heard.to_json(), "instruments": self.chosen.classes}
 
     def separate(
         self, path: Path, out_dir: Path, stem_name: str, progress: Progress, chosen: LineUp
@@ -148,6 +162,7 @@ def separate(
         ),
     ] = None,
     recognizer: RecognizerOption = None,
+    splitter: SplitterOption = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -235,6 +250,7 @@ def separate(
         places = _output_places(inputs, out, filename)
         loaded = load_model(model)  # one model for every input, videos too (the README says why)
         dev = move_to_device(loaded, device.value)
+        split = _splitter(splitter, chosen)
         separator = Separator(
             loaded.model,
             dev,
@@ -243,13 +259,18 @@ def separate(
             batch_size=batch_size,
             wiener_iterations=wiener_iterations,
             residual=residual,
+            splitter=split.model if split is not None else None,
         )
+        if chosen is not None and chosen.pairs:  # refused once, before anything runs
+            separator.check_players(chosen)
         hearing = _recognizer(recognizer, needed=chosen is None)
         if hearing is not None:
             hearing.model.to(dev)
         summary: dict[str, Any] = {"model": loaded.name, "source": loaded.source, "device": str(dev), "tracks": []}
         if hearing is not None:
             summary["recognizer"] = hearing.name
+        if split is not None:
+            summary["splitter"] = split.name
         job = _SeparateJob(
             separator,
             chosen,
@@ -299,6 +320,15 @@ def separate(
             if len(places) > 1:
                 print_error(f"{failed} of {len(places)} inputs failed")
             raise typer.Exit(1)
+
+
+def _splitter(spec: str | None, chosen: LineUp | None) -> LoadedSplitter | None:
+    """The player splitter --splitter names, or the bundled one when -i names an instrument twice."""
+    from ..nets.checkpoints import load_splitter
+
+    if spec is not None and spec.lower() == "none":
+        return None
+    return load_splitter(spec) if spec is not None or (chosen is not None and chosen.pairs) else None
 
 
 def _recognizer(spec: str | None, needed: bool) -> LoadedRecognizer | None:

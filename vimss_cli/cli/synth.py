@@ -58,6 +58,10 @@ def synth(
             "mixed-sets, room, eq, compression, noise, or -step to drop one from all."
         ),
     ] = "all",
+    doubled: Annotated[
+        float,
+        typer.Option(help="Share of items in which two neighbouring parts play one instrument (violin I and II)."),
+    ] = 0.0,
     parse_limit: Annotated[
         float, typer.Option(help="Seconds allowed to read one score; a slower one is skipped (read scores are cached).")
     ] = 120.0,
@@ -82,6 +86,7 @@ def synth(
             seed,
             video,
             parse_realism(realism),
+            doubled,
         )
         files = find_scores(scores) if scores else corpus_scores()
         with progress_bar(sys.stderr.isatty()) as progress:

@@ -16,7 +16,7 @@ import multiprocessing
 import statistics
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,6 +26,8 @@ from ..dsp.audio import load_audio, to_model_input
 from ..dsp.metrics import score_sources, si_sdr
 from ..dsp.spectral import istft, stft
 from ..errors import VimssError
+from ..instruments import PLAYERS_PER_CLASS
+from ..nets.separable import WaveformModel, separable
 from ..separator import Separator
 from ..video.features import VideoFeatures
 from ..video.players import PlayerTrack
@@ -46,6 +48,15 @@ class PieceAudio:
     video: Path | None = None
     players: int = 0
     """Players in the video (more than sources when players of one instrument are summed)."""
+    player_names: list[str] = field(default_factory=list)
+    """The players of instruments that two play, named as `vimss separate` names their stems (vn1, vn2)."""
+    player_references: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+    """(players, samples): each of them, in file order (URMP numbers the upper part, violin I, first)."""
+
+    @property
+    def rows(self) -> list[str]:
+        """What each estimate's rows are: the instruments (players summed), then the players."""
+        return self.instruments + self.player_names
 
 
 def _mono_11k(path: Path) -> torch.Tensor:
@@ -78,14 +89,26 @@ def load_piece(piece: Piece) -> PieceAudio:
         raise VimssError(
             f"its stems do not add up to its mix ({agreement:.1f} dB SI-SDR; their rates, channels or gains differ)"
         )
-    return PieceAudio(piece.name, piece.instruments, mix[:n], references, piece.video, piece.players)
+    doubled = [inst for inst in piece.instruments if len(piece.sources[inst]) == PLAYERS_PER_CLASS]
+    names = [f"{inst}{k + 1}" for inst in doubled for k in range(PLAYERS_PER_CLASS)]
+    players = [stems[p][:n] for inst in doubled for p in piece.sources[inst]]
+    return PieceAudio(
+        piece.name,
+        piece.instruments,
+        mix[:n],
+        references,
+        piece.video,
+        piece.players,
+        names,
+        torch.stack(players) if players else torch.zeros(0, n),
+    )
 
 
 def oracle_estimates(kind: str, audio: PieceAudio) -> torch.Tensor:
     """(sources, samples) estimates of the ideal ratio/binary mask oracles or the mix."""
     n = audio.mix.shape[-1]
-    if kind == "mix":
-        return audio.mix.expand(len(audio.instruments), n).clone()
+    if kind == "mix":  # the baseline of every row, players too
+        return audio.mix.expand(len(audio.rows), n).clone()
     spec = stft(audio.mix)
     mags = stft(audio.references).abs()
     if kind == "irm":
@@ -107,8 +130,15 @@ def model_estimates(
             raise VimssError(f"{audio.name}: a visual model needs the piece's Vid_*.mp4")
         track = players(audio.video, audio.players)
         visual = VideoFeatures(separator.model.visual, audio.video, track, separator.segment, config.visual_frames)
-    stems = separator.separate(audio.mix, SAMPLE_RATE, ",".join(audio.instruments), visual=visual)
-    return torch.stack([stems[inst] for inst in audio.instruments])
+    doubled = [name[:-1] for name in audio.player_names[::PLAYERS_PER_CLASS]]
+    parted = separator.splitter is not None and not isinstance(separable(separator.model), WaveformModel)
+    line_up = audio.instruments + (doubled if parted else [])
+    stems = separator.separate(audio.mix, SAMPLE_RATE, ",".join(line_up), visual=visual)
+    if parted:  # each instrument's row is its players' sum
+        stems.update({inst: stems[f"{inst}1"] + stems[f"{inst}2"] for inst in doubled})
+    else:  # the answer of a model that parts no players: each gets (half) the instrument's stem
+        stems.update({name: stems[name[:-1]] / PLAYERS_PER_CLASS for name in audio.player_names})
+    return torch.stack([stems[row] for row in audio.rows])
 
 
 def segment_bounds(n: int, segment: float | None) -> list[tuple[int, int]]:
@@ -170,9 +200,10 @@ def evaluate(
                         "n_sources": len(audio.instruments),
                         "segment": index,
                         "start_s": round(start / SAMPLE_RATE, 3),
-                        "instruments": list(audio.instruments),
+                        "instruments": audio.rows[: len(ests)],
                     }
-                    job = (meta, audio.references[:, start:end], ests[:, start:end])
+                    refs = torch.cat([audio.references, audio.player_references])[: len(ests)]
+                    job = (meta, refs[:, start:end], ests[:, start:end])
                     if pool is None:
                         rows.extend(_score_job(job))
                     else:

@@ -25,6 +25,7 @@ from ..errors import VimssError, one_line
 from .config import LIBRARY, ModelConfig
 from .family import Model, SeparationModel, build_model
 from .recognizer import InstrumentRecognizer
+from .splitter import PlayerSplitter
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -33,6 +34,8 @@ DEFAULT_MODEL = "vimss-labels"
 """Name of the bundled model `vimss separate` uses when no --model is given."""
 DEFAULT_RECOGNIZER = "vimss-recognizer"
 """The bundled instrument recogniser: what `vimss identify` hears with, and `--recognizer` names."""
+DEFAULT_SPLITTER = "vimss-splitter"
+"""The bundled player splitter: what parts two players of one instrument (`-i vn,vn,va,vc`)."""
 
 M = TypeVar("M", bound=Model)
 
@@ -53,6 +56,13 @@ class LoadedRecognizer:
     name: str
     source: str
     model: InstrumentRecognizer
+
+
+@dataclass
+class LoadedSplitter:
+    name: str
+    source: str
+    model: PlayerSplitter
 
 
 def bundled_dir() -> Path:
@@ -118,6 +128,12 @@ def model_card(name: str, config: ModelConfig, details: str = "") -> str:
             f"An instrument recogniser ({config.input_scaling} input, {config.depth} encoder blocks) telling "
             f"which of {len(config.instruments)} classes play: {', '.join(config.instruments)}.\n\n{details}\n"
         )
+    if config.architecture == "player-splitter":
+        return (
+            f"---\nlibrary_name: {LIBRARY}\ntags:\n- audio-source-separation\n---\n\n# {name}\n\n"
+            f"A player splitter ({config.input_scaling} input, {config.depth} blocks) parting the stem of one "
+            f"class into its upper and lower player, for {', '.join(config.instruments)}.\n\n{details}\n"
+        )
     if config.architecture == "wave-unet":
         front = f"{config.levels} levels, {config.input_samples} samples in at {config.sample_rate} Hz"
     else:
@@ -160,12 +176,12 @@ def load_weights(folder: Path) -> Model:
 
 
 def load_folder(folder: Path, name: str | None = None, source: str | None = None) -> LoadedModel:
-    """The separation model of a checkpoint folder (a recogniser is refused: it separates nothing)."""
+    """The separation model of a checkpoint folder (a recogniser or a splitter is refused: they
+    separate no mixture)."""
     model = load_weights(folder)
-    if isinstance(model, InstrumentRecognizer):
-        raise VimssError(
-            f"{name or folder} is an instrument recogniser, not a separation model: give it as --recognizer"
-        )
+    if isinstance(model, InstrumentRecognizer | PlayerSplitter):
+        what, option = _HELPERS[type(model)]
+        raise VimssError(f"{name or folder} is {what}, not a separation model: give it as {option}")
     return LoadedModel(name or folder_model_name(folder), source or str(folder), model)
 
 
@@ -349,17 +365,36 @@ def load_model(spec: str | None = None) -> LoadedModel:
     return load_folder(*locate(spec))
 
 
-def load_recognizer(spec: str | None = None) -> LoadedRecognizer:
-    """Resolve `--recognizer` as `load_model` resolves `--model`; without one, the bundled recogniser."""
+_HELPERS: dict[type, tuple[str, str]] = {
+    InstrumentRecognizer: ("an instrument recogniser", "--recognizer"),
+    PlayerSplitter: ("a player splitter", "--splitter"),
+}
+"""The models that help a separation model, with what they are called and the option that takes them."""
+
+
+def _load_helper(spec: str | None, default: str, kind: type[M]) -> tuple[str, str, M]:
+    """Resolve a helper model's option as `load_model` resolves `--model`; without one, the bundled `default`."""
+    what, option = _HELPERS[kind]
     if spec is None:
-        if DEFAULT_RECOGNIZER not in bundled_models():
-            raise VimssError("no instrument recogniser ships with this version; pass --recognizer FOLDER or ORG/NAME")
-        spec = DEFAULT_RECOGNIZER
+        if default not in bundled_models():
+            raise VimssError(f"no {what.split(' ', 1)[1]} ships with this version; pass {option} FOLDER or ORG/NAME")
+        spec = default
     folder, name, source = locate(spec)
     model = load_weights(folder)
-    if not isinstance(model, InstrumentRecognizer):
-        raise VimssError(f"{spec} is a separation model, not an instrument recogniser: give it as --model")
-    return LoadedRecognizer(name or folder_model_name(folder), source or str(folder), model)
+    if not isinstance(model, kind):
+        actual, give = _HELPERS.get(type(model), ("a separation model", "--model"))
+        raise VimssError(f"{spec} is {actual}, not {what}: give it as {give}")
+    return name or folder_model_name(folder), source or str(folder), model
+
+
+def load_recognizer(spec: str | None = None) -> LoadedRecognizer:
+    """Resolve `--recognizer` as `load_model` resolves `--model`; without one, the bundled recogniser."""
+    return LoadedRecognizer(*_load_helper(spec, DEFAULT_RECOGNIZER, InstrumentRecognizer))
+
+
+def load_splitter(spec: str | None = None) -> LoadedSplitter:
+    """Resolve `--splitter` as `load_model` resolves `--model`; without one, the bundled player splitter."""
+    return LoadedSplitter(*_load_helper(spec, DEFAULT_SPLITTER, PlayerSplitter))
 
 
 def locate(spec: str) -> tuple[Path, str | None, str | None]:

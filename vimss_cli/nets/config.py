@@ -16,8 +16,9 @@ from ..constants import SAMPLE_RATE, SEGMENT_SAMPLES
 from ..errors import VimssError
 from ..instruments import ABBREVIATIONS
 
-ARCHITECTURES = ("unet", "multihead-unet", "wave-unet", "recognizer")
-"""recognizer: no masks, but which instrument classes play (`recognizer.py`), on the U-Nets' front end."""
+ARCHITECTURES = ("unet", "multihead-unet", "wave-unet", "recognizer", "player-splitter")
+"""recognizer: no masks, but which instrument classes play (`recognizer.py`), on the U-Nets' front end;
+player-splitter: one class's stem into its two players' (`splitter.py`)."""
 INPUT_SCALINGS = ("db-norm", "log")
 FREQUENCY_SCALES = ("linear", "log")
 MASKS = ("ratio", "binary")
@@ -128,6 +129,8 @@ class ModelConfig:
             self._check_wave_unet()
         elif self.architecture == "recognizer" and self.conditioning != "none":
             raise VimssError("config: a recognizer hears the mix alone; its conditioning is none")
+        elif self.architecture == "player-splitter" and (self.conditioning, self.context) != ("film-encoder", "labels"):
+            raise VimssError("config: a player splitter reads its class through film-encoder conditioning on labels")
         elif self.conditioning not in CONDITIONINGS or self.sample_rate != SAMPLE_RATE:
             raise VimssError(
                 f"config: a spectrogram U-Net runs at {SAMPLE_RATE} Hz with conditioning "

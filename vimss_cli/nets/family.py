@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from .config import ModelConfig
 from .recognizer import InstrumentRecognizer
+from .splitter import PlayerSplitter
 from .unet import ConditionedUNet
 from .waveunet import WaveUNet
 
 SeparationModel = ConditionedUNet | WaveUNet
-Model = SeparationModel | InstrumentRecognizer
+Model = SeparationModel | InstrumentRecognizer | PlayerSplitter
 
 
 def build_model(config: ModelConfig) -> Model:
     """The one constructor: every variant of the family comes from its config."""
     if config.architecture == "recognizer":
         return InstrumentRecognizer(config)
+    if config.architecture == "player-splitter":
+        return PlayerSplitter(config)
     return WaveUNet(config) if config.architecture == "wave-unet" else ConditionedUNet(config)

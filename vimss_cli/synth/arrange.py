@@ -88,12 +88,18 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
     playable = [i for i in INSTRUMENTS if i.abbr in settings.instruments]  # all 13 unless libraries play fewer
     voices: dict[int, Voice] = {}
     # Highest part first, so the instruments that can only play high get the top lines.
-    for k in sorted(range(len(window)), key=lambda k: -sum(n.pitch for n in window[k].notes) / len(window[k].notes)):
+    order = sorted(range(len(window)), key=lambda k: -sum(n.pitch for n in window[k].notes) / len(window[k].notes))
+    pair = _doubled_pair(window, order, playable, rng, settings.doubled)
+    if pair is not None:
+        used.add(pair[2].abbr)  # the other parts play other instruments where they can
+    for k in order:
         part = window[k]
         fits = {i.abbr: octave_fit(part.notes, i) for i in playable}
         good = [i for i in playable if fits[i.abbr][1] <= FIT_TOLERANCE * len(part.notes)]
         fresh = [i for i in good if i.abbr not in used]
         inst = rng.choice(fresh or good or [min(playable, key=lambda i: fits[i.abbr][1])])
+        if pair is not None and k in pair[:2]:
+            inst = pair[2]
         used.add(inst.abbr)
         shift = fits[inst.abbr][0]
         velocity_scale = rng.uniform(0.6, 1.15)
@@ -108,4 +114,25 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
         )
         gain_db = rng.uniform(-9.0, 0.0) if settings.layout == "urmp" else 0.0
         voices[k] = Voice(part.name, inst.abbr, rng.choice(inst.gm_programs), shift, velocity_scale, gain_db, notes)
-    return [voices[k] for k in range(len(window))]
+    ordered = [voices[k] for k in range(len(window))]
+    if pair is not None and pair[0] > pair[1]:  # the upper player of an instrument comes first, as URMP's violin I
+        ordered[pair[0]], ordered[pair[1]] = ordered[pair[1]], ordered[pair[0]]
+    return ordered
+
+
+def _doubled_pair(
+    window: list[Part], order: list[int], playable: list[Instrument], rng: random.Random, share: float
+) -> tuple[int, int, Instrument] | None:
+    """With probability `share`, two neighbouring parts (in pitch) and one instrument that fits
+    both: violin I and II of a quartet, two voices of a chorale on one instrument. No draw at
+    all when `share` is 0, so data sets made before this setting render the same."""
+    if share <= 0 or len(order) < 2 or rng.random() >= share:
+        return None
+    j = rng.randrange(len(order) - 1)
+    upper, lower = order[j], order[j + 1]
+
+    def fits(k: int, inst: Instrument) -> bool:
+        return octave_fit(window[k].notes, inst)[1] <= FIT_TOLERANCE * len(window[k].notes)
+
+    both = [i for i in playable if fits(upper, i) and fits(lower, i)]
+    return (upper, lower, rng.choice(both)) if both else None

@@ -171,7 +171,7 @@ def _prepare(out: Path, settings: SynthSettings) -> None:
         "realism": list(settings.realism),
     }
     if saved.is_file():
-        previous = {"video": False, "realism": [], **json.loads(saved.read_text())}  # folders made before both
+        previous = {"video": False, "realism": [], "doubled": 0.0, **json.loads(saved.read_text())}  # made before them
         if previous != current:
             changed = sorted(k for k in current if previous.get(k) != current[k])
             raise VimssError(f"{out} was made with other settings ({', '.join(changed)}); use a new folder")

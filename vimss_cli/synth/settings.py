@@ -74,6 +74,9 @@ class SynthSettings:
     """Also render a video of the players (synth_video.py): URMP `Vid_*.mp4`, or one per Solos recording."""
     realism: tuple[str, ...] = ()
     """Realism steps on (REALISM); none: the scores played mechanically on one shared reverb."""
+    doubled: float = 0.0
+    """Share of items in which two neighbouring parts play one instrument (two violins of a
+    quartet): the data that teaches a player splitter (`nets/splitter.py`) to part them."""
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -99,6 +102,8 @@ class SynthSettings:
                 )
         if not self.instruments:
             raise VimssError("the sample sets play no instrument")
+        if not 0 <= self.doubled <= 1:
+            raise VimssError(f"--doubled is a share between 0 and 1, got {self.doubled:g}")
         unknown = [s for s in self.realism if s not in REALISM]
         if unknown:
             raise VimssError(f"unknown realism step '{unknown[0]}' (choose from {', '.join(REALISM)})")

@@ -84,6 +84,8 @@ class TrainConfig:
         object.__setattr__(self, "data_shares", tuple(float(s) for s in self.data_shares))
         if any(s < 0 for s in self.data_shares) or (self.data_shares and not sum(self.data_shares) > 0):
             raise VimssError("train config: data_shares must be at least 0, and not all 0")
+        if self.model.architecture == "player-splitter" and (self.source_eq_db > 0 or self.loss != "mask"):
+            raise VimssError("train config: a player splitter trains on the mask loss, without source_eq_db")
         if self.loss not in LOSSES:
             raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 

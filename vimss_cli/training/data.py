@@ -30,6 +30,7 @@ from ..dsp.audio import SOUNDFILE_EXTENSIONS, to_model_input
 from ..errors import VimssError
 from ..evaluation.urmp import Piece
 from ..instruments import INSTRUMENTS, N_INSTRUMENTS, index, instrument
+from ..synth.notation import Note, load_parts
 
 SILENCE_PEAK = 1e-3
 """A segment whose peak is below this (-60 dBFS) is rejected as silent."""
@@ -271,6 +272,115 @@ class PieceSegments(torch.utils.data.Dataset):
                     seen = pad_players([self.visual(piece.video, start / rate)])
                 return Example(mix / peak, sources / peak, labels, seen)
         raise VimssError(f"no non-silent segment found in {self.max_tries} tries among the URMP pieces")
+
+
+PLAYER_AUDIBLE_DB = -20.0
+"""Both players of a splitter's example hold at least this share of their sum's energy: a part
+that rests has no place (upper or lower) to learn."""
+BLEED_DB = (-35.0, -12.0)
+"""The rest of the piece leaks into a splitter's input at this level below the two players (drawn
+per example): a separation model's class stem is never clean."""
+
+
+class PlayerPairs(torch.utils.data.Dataset):
+    """Segments of URMP-layout pieces in which two players play one instrument, for the player
+    splitter (`nets/splitter.py`): the input is the two players' sum (each at a random gain of up
+    to `gain_db`) with the rest of the piece leaking in (BLEED_DB), the sources the two players,
+    the upper part first (the higher mean pitch of the score's notes in the segment; the file
+    order without a `Sco_*.mid`), the labels the class."""
+
+    def __init__(
+        self,
+        pieces: list[Piece],
+        size: int,
+        *,
+        seed: int = 0,
+        gain_db: float = 6.0,
+        max_tries: int = 30,
+        samples: int = SEGMENT_SAMPLES,
+        rate: int = SAMPLE_RATE,
+        speed_semitones: float = 0.0,
+    ) -> None:
+        self.pairs = [(piece, inst) for piece in pieces for inst in piece.instruments if len(piece.sources[inst]) == 2]
+        if not self.pairs:
+            raise VimssError(
+                "a player splitter trains on pieces in which two players play one instrument "
+                "(e.g. NN_Title_vn_vn_va_vc/; `vimss synth --doubled 1` renders them); none found"
+            )
+        self.size, self.seed, self.gain_db, self.max_tries = size, seed, gain_db, max_tries
+        self.samples, self.rate, self.speed_semitones = samples, rate, speed_semitones
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, item: int) -> Example:
+        rng = random.Random(self.seed * 1_000_003 + item)
+        for _ in range(self.max_tries):
+            piece, inst = rng.choice(self.pairs)
+            stems = [p for i in piece.instruments for p in piece.sources[i]]
+            frames, rate = min(_frames_and_rate(p) for p in stems)
+            speed = draw_speed(rng, self.speed_semitones)
+            length = file_frames(self.samples, speed, rate, self.rate)
+            start = rng.randint(0, max(0, frames - length))
+            players = [
+                10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
+                * read_segment(p, start, self.samples, self.rate, speed)
+                for p in piece.sources[inst]
+            ]
+            pair = torch.stack(players)
+            energy = pair.pow(2).sum(-1)
+            if bool((energy < pair.sum(0).pow(2).sum() * 10 ** (PLAYER_AUDIBLE_DB / 10)).any()):
+                continue
+            others = [
+                read_segment(p, start, self.samples, self.rate, speed) for p in stems if p not in piece.sources[inst]
+            ]
+            bleed = sum(others, torch.zeros(self.samples))
+            bleed_energy = bleed.pow(2).sum()
+            if bleed_energy > 0:
+                level = 10 ** (rng.uniform(*BLEED_DB) / 10) * energy.sum() / bleed_energy
+                bleed = bleed * level.sqrt()
+            if upper_first(piece, inst, start / rate, (start + length) / rate) is False:
+                pair = pair.flip(0)
+            mix = pair.sum(0) + bleed
+            peak = mix.abs().max()
+            if peak >= SILENCE_PEAK:
+                labels = torch.zeros(N_INSTRUMENTS)
+                labels[index(instrument(inst))] = 1.0
+                return Example(mix / peak, pair / peak, labels)
+        raise VimssError(f"no segment in which both players sound found in {self.max_tries} tries")
+
+
+def upper_first(piece: Piece, inst: str, start: float, end: float) -> bool | None:
+    """Whether the first of the two players of `inst` plays higher (mean pitch of the score's
+    notes between `start` and `end` seconds, weighted by their sounding time) than the second:
+    None when the piece has no readable score or one of them plays no note there."""
+    score = piece.folder / f"Sco_{piece.name}.mid"
+    parts = _score_parts(score, len(piece.line_up), score.stat().st_mtime_ns if score.is_file() else None)
+    if parts is None:
+        return None
+    means = []
+    for n, player in enumerate(piece.line_up):
+        if player != inst:
+            continue
+        weights = [(min(end, note.end) - max(start, note.start), note.pitch) for note in parts[n]]
+        heard = [(w, p) for w, p in weights if w > 0]
+        if not heard:
+            return None
+        means.append(sum(w * p for w, p in heard) / sum(w for w, _ in heard))
+    return means[0] >= means[1]
+
+
+@functools.lru_cache(maxsize=512)
+def _score_parts(path: Path, players: int, stamp: int | None) -> list[tuple[Note, ...]] | None:
+    """Each player's notes from a piece's score (one track per player, in file order), or None;
+    read once per version (`stamp`, its modification time) of the file."""
+    if stamp is None:
+        return None
+    try:
+        parts = load_parts(path)
+    except VimssError:
+        return None
+    return [p.notes for p in parts] if len(parts) == players else None
 
 
 class Blend(torch.utils.data.Dataset):

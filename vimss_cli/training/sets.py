@@ -15,7 +15,7 @@ from ..evaluation.urmp import Piece, urmp_pieces
 from ..instruments import INSTRUMENTS
 from ..nets.family import Model
 from .config import TrainConfig
-from .data import Blend, MixAndSeparate, PieceSegments, VisualLookup, solos_recordings
+from .data import Blend, MixAndSeparate, PieceSegments, PlayerPairs, VisualLookup, solos_recordings
 
 
 @dataclass
@@ -49,7 +49,7 @@ def find_recordings(dirs: list[Path]) -> Recordings:
     return Recordings(solos, pieces, folders)
 
 
-TrainingSet = MixAndSeparate | PieceSegments | Blend
+TrainingSet = MixAndSeparate | PieceSegments | PlayerPairs | Blend
 
 
 def training_data(
@@ -77,6 +77,8 @@ def training_data(
     solos, pieces = found.solos, found.pieces
     window = config.model.example_window
     speed = config.speed_semitones if augment else 0.0
+    if config.model.architecture == "player-splitter":  # pairs of players of one instrument, from aligned pieces
+        return PlayerPairs(pieces, size, seed=seed, speed_semitones=speed, **window)
     parts: list[MixAndSeparate | PieceSegments] = []
     weights = []
     if solos:

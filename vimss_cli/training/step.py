@@ -12,6 +12,7 @@ from ..dsp.spectral import interpolation_matrix, istft, stft
 from ..nets.config import LABEL_GATED, ModelConfig
 from ..nets.recognizer import InstrumentRecognizer, audible
 from ..nets.separable import WaveformModel, separable
+from ..nets.splitter import PlayerSplitter
 from ..nets.waveunet import centre_crop
 from .data import Example
 from .losses import mask_loss, si_sdr_loss, waveform_loss
@@ -22,13 +23,21 @@ def batch_loss(
 ) -> tuple[torch.Tensor, torch.Tensor | None, Example]:
     """The loss of a batch, the source estimates if asked (a recogniser's: each class's
     probability), and the batch they are scored against: a waveform model's output is the
-    centre of its input window, a recogniser's labels are the sources that can be heard."""
+    centre of its input window, a recogniser's labels are the sources that can be heard, a
+    player splitter's sources are the two players of the class its input holds."""
     inner = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
     if isinstance(inner, InstrumentRecognizer):  # which instruments can be heard: one logit each
         scored = batch._replace(labels=audible(batch.labels, batch.sources))
         logits = net(stft(batch.mix).abs())
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, scored.labels)
         return loss, torch.sigmoid(logits) if estimates else None, scored
+    if isinstance(inner, PlayerSplitter):  # the two players of the input's class, scored against the input
+        spec = stft(batch.mix)
+        shares = net(spec.abs(), batch.labels)
+        players = stft(batch.sources.flatten(0, 1)).abs().unflatten(0, batch.sources.shape[:2])
+        scored = batch._replace(labels=torch.ones(batch.sources.shape[:2], device=batch.mix.device))
+        separated = istft(shares * spec.unsqueeze(1), batch.mix.shape[-1]) if estimates else None
+        return mask_loss(shares, players, spec.abs(), False), separated, scored
     labels = batch.labels if config.uses_labels else None
     model = separable(inner)
     if isinstance(model, WaveformModel):
