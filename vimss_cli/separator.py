@@ -349,7 +349,7 @@ class Separator:
                 "name each instrument once, or use a spectrogram model such as vimss-labels"
             )
         if self.splitter is None:
-            raise VimssError(f"two players of {doubled} need a player splitter (--splitter, or the bundled one)")
+            raise VimssError(f"two players of {doubled} need a player splitter (--splitter; `load_splitter` in Python)")
 
     def _wiener(self, masks: torch.Tensor, spec: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Multichannel Wiener filter (norbert's EM, in torch): (S, bins, frames) masks and

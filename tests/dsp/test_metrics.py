@@ -58,3 +58,11 @@ def test_bss_eval_matches_si_sdr_for_white_noise_and_is_nan_for_silence():
     assert sdr[0].item() == pytest.approx(20.0, abs=0.5)  # white noise: SDR ~ SI-SDR
     assert sar[0].item() == pytest.approx(20.0, abs=0.5)
     assert math.isnan(sdr[2]) and math.isnan(sir[2]) and math.isnan(sar[2])
+
+
+def test_references_that_lie_in_each_others_span_leave_bss_eval_undefined_not_a_crash():
+    x = torch.randn(11025, generator=torch.Generator().manual_seed(0))
+    references = torch.stack([x, 0.5 * x, torch.randn(11025, generator=torch.Generator().manual_seed(1))])
+    rows = score_sources(references, references + 0.01)
+    assert all(math.isnan(row["sdr"]) and math.isnan(row["sir"]) for row in rows)
+    assert all(row["si_sdr"] > 30 for row in rows)  # the scale-invariant scores stand

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 import json
 import math
 import multiprocessing
@@ -150,12 +151,27 @@ def segment_bounds(n: int, segment: float | None) -> list[tuple[int, int]]:
     return bounds or [(0, n)]
 
 
+def _views(audio: PieceAudio, ests: torch.Tensor) -> list[tuple[list[str], torch.Tensor, torch.Tensor, int]]:
+    """What is scored together: the instruments (players summed); with player rows, also the
+    players beside the instruments that one plays (an instrument and its players at once would
+    be references that add up, which BSS Eval cannot tell apart). Each as (names, references,
+    estimates, how many of the first names are rows)."""
+    k = len(audio.instruments)
+    views = [(audio.instruments, audio.references, ests[:k], k)]
+    if len(ests) > k:
+        doubled = {name[:-1] for name in audio.player_names}
+        alone = [i for i, inst in enumerate(audio.instruments) if inst not in doubled]
+        names = audio.player_names + [audio.instruments[i] for i in alone]
+        refs = torch.cat([audio.player_references, audio.references[alone]])
+        views.append((names, refs, torch.cat([ests[k:], ests[alone]]), len(audio.player_names)))
+    return views
+
+
 def _score_job(job: tuple[dict, torch.Tensor, torch.Tensor]) -> list[dict]:
     meta, refs, ests = job
-    rows = [
-        {**meta, "instrument": inst, **values}
-        for inst, values in zip(meta.pop("instruments"), score_sources(refs, ests))
-    ]
+    names, rows_kept = meta.pop("instruments"), meta.pop("rows")
+    rows = [{**meta, "instrument": inst, **values} for inst, values in zip(names, score_sources(refs, ests))]
+    rows = rows[:rows_kept]
     if meta["method"] == "mix":
         for row in rows:  # the mix holds no artifacts: its SAR (100+ dB) is numerical noise, not a score
             row["sar"] = math.nan
@@ -193,17 +209,18 @@ def evaluate(
                 continue
             for method, estimate in estimators.items():
                 ests = estimate(audio)
-                for index, (start, end) in enumerate(segment_bounds(audio.mix.shape[-1], segment)):
+                bounds = enumerate(segment_bounds(audio.mix.shape[-1], segment))
+                for (index, (start, end)), (names, refs, view, kept) in itertools.product(bounds, _views(audio, ests)):
                     meta = {
                         "method": method,
                         "piece": audio.name,
                         "n_sources": len(audio.instruments),
                         "segment": index,
                         "start_s": round(start / SAMPLE_RATE, 3),
-                        "instruments": audio.rows[: len(ests)],
+                        "instruments": names,
+                        "rows": kept,
                     }
-                    refs = torch.cat([audio.references, audio.player_references])[: len(ests)]
-                    job = (meta, refs[:, start:end], ests[:, start:end])
+                    job = (meta, refs[:, start:end], view[:, start:end])
                     if pool is None:
                         rows.extend(_score_job(job))
                     else:
