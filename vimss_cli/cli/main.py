@@ -60,6 +60,9 @@ def main() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
+    # A shell without job control starts `cmd &` with SIGINT ignored, and Python then leaves it
+    # so: `kill -INT` would not stop (and save) a `nohup vimss train ... &` run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(standalone_mode=False, prog_name="vimss")
     except NoArgsIsHelpError as err:  # `vimss separate` alone: its help, as click gives it
