@@ -340,9 +340,9 @@ class Separator:
 
     def check_players(self, chosen: LineUp) -> None:
         """Refuse, in one line, a line-up with two players of an instrument that nothing can part."""
-        doubled = ", ".join(chosen.classes[first] for first, _ in chosen.pairs)
         if not chosen.pairs:
             return
+        doubled = ", ".join(chosen.classes[first] for first, _ in chosen.pairs)
         if isinstance(separable(self.model), WaveformModel):
             raise VimssError(
                 f"two players of {doubled}: this model (a Wave-U-Net) gives one stem per instrument; "

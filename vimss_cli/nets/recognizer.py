@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from ..constants import SEGMENT_SAMPLES
-from ..dsp.spectral import FrequencyAxis, scale_magnitude, stft
+from ..dsp.spectral import FrequencyAxis, stft
 from .config import ModelConfig
-from .unet import EncoderBlock
+from .unet import encode, encoder_blocks
 
 AUDIBLE_DB = -25.0
 """A class plays in a training window when its source holds at least this share of the mix's
@@ -45,22 +45,17 @@ class InstrumentRecognizer(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        chans = config.channels
         self.frequency = FrequencyAxis(config.frequency_scale)
-        self.encoder = nn.ModuleList(
-            EncoderBlock(c_in, c_out, config.leaky_slope) for c_in, c_out in zip((1, *chans[:-1]), chans)
-        )
+        self.encoder = encoder_blocks(config)
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(2 * chans[-1], config.n_sources)
+        self.classifier = nn.Linear(2 * config.channels[-1], config.n_sources)
 
     @property
     def frame_multiple(self) -> int:
         return 2**self.config.depth
 
     def forward(self, mag: torch.Tensor) -> torch.Tensor:
-        x = self.frequency.to_model(scale_magnitude(mag, self.config.input_scaling)).unsqueeze(1)
-        for block in self.encoder:
-            x = block(x, None)
+        x = encode(self.config, self.frequency, self.encoder, mag, None)[-1]
         pooled = torch.cat([x.mean(dim=(-2, -1)), x.amax(dim=(-2, -1))], dim=-1)
         return self.classifier(self.dropout(pooled))
 

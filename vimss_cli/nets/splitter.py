@@ -16,9 +16,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..dsp.spectral import FrequencyAxis, scale_magnitude
+from ..dsp.spectral import FrequencyAxis
 from .config import ModelConfig
-from .unet import Decoder, EncoderBlock
+from .unet import Decoder, check_frames, encode, encoder_blocks
 
 PLAYERS = 2
 """Players of one class the splitter parts: the upper and the lower part."""
@@ -34,26 +34,17 @@ class PlayerSplitter(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        chans = config.channels
         self.frequency = FrequencyAxis(config.frequency_scale)
-        self.encoder = nn.ModuleList(
-            EncoderBlock(c_in, c_out, config.leaky_slope, config.context_dim)
-            for c_in, c_out in zip((1, *chans[:-1]), chans)
-        )
-        self.decoder = Decoder(chans, PLAYERS, config.dropout)
+        self.encoder = encoder_blocks(config, config.context_dim)
+        self.decoder = Decoder(config.channels, PLAYERS, config.dropout)
 
     @property
     def frame_multiple(self) -> int:
         return 2**self.config.depth
 
     def forward(self, mag: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if mag.shape[-1] % self.frame_multiple:
-            raise ValueError(f"frames ({mag.shape[-1]}) must be a multiple of {self.frame_multiple}")
-        x = self.frequency.to_model(scale_magnitude(mag, self.config.input_scaling)).unsqueeze(1)
-        skips = []
-        for block in self.encoder:
-            x = block(x, labels)
-            skips.append(x)
+        check_frames(mag, self.frame_multiple)
+        skips = encode(self.config, self.frequency, self.encoder, mag, labels)
         return self.frequency.to_linear(torch.softmax(self.decoder(skips), dim=1))
 
     def split(self, masks: torch.Tensor, mag: torch.Tensor, classes: list[int], pairs: list[tuple[int, int]]) -> None:

@@ -35,6 +35,37 @@ class EncoderBlock(nn.Module):
         return self.act(x)
 
 
+def encoder_blocks(config: ModelConfig, context_dim: int = 0) -> nn.ModuleList:
+    """The family's down-path (`channels`, 1 input channel), FiLM on a context of `context_dim`
+    in every block when it is not 0: the U-Nets', the recogniser's and the splitter's."""
+    chans = config.channels
+    return nn.ModuleList(
+        EncoderBlock(c_in, c_out, config.leaky_slope, context_dim) for c_in, c_out in zip((1, *chans[:-1]), chans)
+    )
+
+
+def encode(
+    config: ModelConfig,
+    frequency: FrequencyAxis,
+    blocks: nn.ModuleList,
+    mag: torch.Tensor,
+    context: torch.Tensor | None,
+) -> list[torch.Tensor]:
+    """Every block's output (the skips; the last is the bottleneck) for (B, 512, T) magnitudes;
+    a decoder reading them needs T to be a multiple of 2**depth (`check_frames`)."""
+    x = frequency.to_model(scale_magnitude(mag, config.input_scaling)).unsqueeze(1)
+    skips = []
+    for block in blocks:
+        x = block(x, context)
+        skips.append(x)
+    return skips
+
+
+def check_frames(mag: torch.Tensor, multiple: int) -> None:
+    if mag.shape[-1] % multiple:
+        raise ValueError(f"frames ({mag.shape[-1]}) must be a multiple of {multiple}")
+
+
 class DecoderBlock(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, dropout: float) -> None:
         super().__init__()
@@ -93,10 +124,7 @@ class ConditionedUNet(nn.Module):
         chans = config.channels
         self.frequency = FrequencyAxis(config.frequency_scale)
         self.visual = VisualContext(config.visual_pooling) if config.uses_visual else None
-        encoder_film = ctx if cond in ENCODER_FILM else 0
-        self.encoder = nn.ModuleList(
-            EncoderBlock(c_in, c_out, config.leaky_slope, encoder_film) for c_in, c_out in zip((1, *chans[:-1]), chans)
-        )
+        self.encoder = encoder_blocks(config, ctx if cond in ENCODER_FILM else 0)
         self.bottleneck_film = FiLM(ctx, chans[-1]) if cond == "film-bottleneck" else None
         n_heads = config.n_sources if config.architecture == "multihead-unet" else 1
         masks_per_head = config.n_sources // n_heads
@@ -127,13 +155,8 @@ class ConditionedUNet(nn.Module):
     def logits(self, mag: torch.Tensor, context: torch.Tensor | None, sources: list[int] | None = None) -> torch.Tensor:
         """Mask logits on the model's frequency axis, before the activation: every
         instrument's, or only those of `sources` (instrument indices, in that order)."""
-        if mag.shape[-1] % self.frame_multiple:
-            raise ValueError(f"frames ({mag.shape[-1]}) must be a multiple of {self.frame_multiple}")
-        x = self.frequency.to_model(scale_magnitude(mag, self.config.input_scaling)).unsqueeze(1)
-        skips = []
-        for block in self.encoder:
-            x = block(x, context)
-            skips.append(x)
+        check_frames(mag, self.frame_multiple)
+        skips = encode(self.config, self.frequency, self.encoder, mag, context)
         if self.bottleneck_film is not None:
             skips[-1] = self.bottleneck_film(skips[-1], context)
         if len(self.decoders) > 1:  # Multi-Head: one decoder per instrument
