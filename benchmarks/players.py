@@ -8,7 +8,7 @@ vn2), and without (`-i vn,...`: each player gets half the instrument's stem, the
 that parts no players). Both are scored like `vimss evaluate` (whole pieces, 11025 Hz mono): each
 player's SI-SDR improvement over the mix, by class, and the instruments' summed stems beside.
 
-    .venv/bin/python benchmarks/players.py [--model vimss-labels] [--splitter vimss-splitter]
+    .venv/bin/python benchmarks/players.py [--model vimss-labels] [--splitter benchmarks/ablation/players-splitter-600]
         [--folder data/real/folds/doubled-test-r1 --folder ...] [--json FILE]
 """
 
@@ -64,7 +64,7 @@ def table(rows: list[dict]) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="vimss-labels")
-    parser.add_argument("--splitter", default="vimss-splitter")
+    parser.add_argument("--splitter", default="benchmarks/ablation/players-splitter-600")
     parser.add_argument("--folder", action="append", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
