@@ -6,6 +6,7 @@
 #
 #   ROW=sf scripts/train_real.sh          # soundfonts only (the performance corpus of issue 14)
 #   ROW=notes | phrases | all | shares    # + the Philharmonia's notes | + its phrases | both | both in set shares
+#   ROW=all-eq | all-eq8 | all-eq-speed    # all, with source_eq_db 4.5 | 8 | 4.5 and speed_semitones 1
 #
 # INIT (default vimss-labels; empty: from scratch), CONFIG (default scripts/configs/real-fine-tune.json;
 # ROW=shares: real-fine-tune-shares.json), STEPS, RUN (default runs/real-$ROW), THREADS (default 2).
@@ -26,6 +27,8 @@ case $ROW in
     phrases) SETS=("${SF[@]}" "${PHRASES[@]}") ;;
     all) SETS=("${SF[@]}" "${NOTES[@]}" "${PHRASES[@]}") ;;
     shares) SETS=("${SF[@]}" "${NOTES[@]}" "${PHRASES[@]}"); CONFIG=${CONFIG:-scripts/configs/real-fine-tune-shares.json} ;;
+    all-eq | all-eq8 | all-eq-speed)
+        SETS=("${SF[@]}" "${NOTES[@]}" "${PHRASES[@]}"); CONFIG=${CONFIG:-scripts/configs/real-fine-tune-${ROW#all-}.json} ;;
     *) SETS=(${SETS_OVERRIDE:?unknown ROW $ROW: give SETS_OVERRIDE}) ;;
 esac
 CONFIG=${CONFIG:-scripts/configs/real-fine-tune.json}
