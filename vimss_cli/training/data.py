@@ -217,6 +217,16 @@ def file_frames(samples: int, speed: int, file_rate: int, model_rate: int) -> in
     return int(np.ceil(segment_frames(samples, speed) * file_rate / model_rate))
 
 
+def draw_window(
+    rng: random.Random, piece: Piece, samples: int, model_rate: int, speed_semitones: float
+) -> tuple[int, int, int]:
+    """A segment of `piece` that every player's file holds: (start frame, file rate, draw_speed's speed)."""
+    frames, rate = min(_frames_and_rate(p) for inst in piece.instruments for p in piece.sources[inst])
+    speed = draw_speed(rng, speed_semitones)
+    start = rng.randint(0, max(0, frames - file_frames(samples, speed, rate, model_rate)))
+    return start, rate, speed
+
+
 class PieceSegments(torch.utils.data.Dataset):
     """Segments of URMP-layout pieces: every player of the piece, in time, at the
     piece's own balance changed by a random gain of up to `gain_db` per source; players
@@ -251,10 +261,7 @@ class PieceSegments(torch.utils.data.Dataset):
         rng = random.Random(self.seed * 1_000_003 + item)
         for _ in range(self.max_tries):
             piece = rng.choice(self.pieces)
-            stems = [p for inst in piece.instruments for p in piece.sources[inst]]
-            frames, rate = min(_frames_and_rate(p) for p in stems)
-            speed = draw_speed(rng, self.speed_semitones)
-            start = rng.randint(0, max(0, frames - file_frames(self.samples, speed, rate, self.rate)))
+            start, rate, speed = draw_window(rng, piece, self.samples, self.rate, self.speed_semitones)
             sources = torch.zeros(N_INSTRUMENTS, self.samples)
             for inst in piece.instruments:
                 gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
@@ -317,11 +324,9 @@ class PlayerPairs(torch.utils.data.Dataset):
         rng = random.Random(self.seed * 1_000_003 + item)
         for _ in range(self.max_tries):
             piece, inst = rng.choice(self.pairs)
+            start, rate, speed = draw_window(rng, piece, self.samples, self.rate, self.speed_semitones)
             stems = [p for i in piece.instruments for p in piece.sources[i]]
-            frames, rate = min(_frames_and_rate(p) for p in stems)
-            speed = draw_speed(rng, self.speed_semitones)
             length = file_frames(self.samples, speed, rate, self.rate)
-            start = rng.randint(0, max(0, frames - length))
             players = [
                 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
                 * read_segment(p, start, self.samples, self.rate, speed)
