@@ -8,7 +8,9 @@
 #   ROW=notes | phrases | all | shares    # + the Philharmonia's notes | + its phrases | both | both in set shares
 #   ROW=all-eq | all-eq8 | all-eq-speed    # all, with source_eq_db 4.5 | 8 | 4.5 and speed_semitones 1
 #
-# INIT (default vimss-labels; empty: from scratch), CONFIG (default scripts/configs/real-fine-tune.json;
+# INIT (default benchmarks/ablation/vimss-labels-soundfonts, the soundfont model: the bundled
+# vimss-labels has heard the real folds' recordings, so a row started from it is not held out;
+# empty: from scratch), CONFIG (default scripts/configs/real-fine-tune.json;
 # ROW=shares: real-fine-tune-shares.json), STEPS, RUN (default runs/real-$ROW), THREADS (default 2).
 set -euo pipefail
 VIMSS=${VIMSS:-.venv/bin/vimss}
@@ -17,7 +19,12 @@ REAL=${REAL:-$DATA/real}
 RUNS=${RUNS:-runs}
 ROW=${ROW:-all}
 export OMP_NUM_THREADS=${THREADS:-2} MKL_NUM_THREADS=${THREADS:-2}
-INIT=${INIT-vimss-labels}
+INIT=${INIT-benchmarks/ablation/vimss-labels-soundfonts}
+case $INIT in
+    vimss-labels | models/vimss-labels | */models/vimss-labels)
+        echo "INIT=$INIT trained on the real folds' recordings: a row started from it is not held out" >&2
+        exit 2 ;;
+esac
 SF=("$DATA/solos-musescore-today-performance" "$DATA/urmp-musescore-today-performance")
 NOTES=("$DATA/solos-philharmonia" "$DATA/urmp-philharmonia")
 PHRASES=("$REAL/phrases/philharmonia-train")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The instrument recogniser vimss-recognizer (issue 30, part 1): the encoder of the bundled vimss-labels
-# with a classifier, trained 2,000 steps (batch 16, Adam 5e-4, 2-5 sources, timbre EQ 6 dB and noise on
-# a quarter of the mixtures; scripts/configs/recognizer.json) on the data of issue 27's `all` row.
+# The instrument recogniser vimss-recognizer (issue 30, part 1): a label model's encoder with a
+# classifier (held out: the soundfont model's, train_real.sh's INIT; FINAL: the bundled
+# vimss-labels'), trained 2,000 steps (batch 16, Adam 5e-4, 2-5 sources, timbre EQ 6 dB and noise
+# on a quarter of the mixtures; scripts/configs/recognizer.json) on the data of issue 27's `all` row.
 #
 #   scripts/train_recognizer.sh            # held out: chosen on the real folds R1 and R2 (runs/recognizer-heldout),
 #                                          # what benchmarks/recognition.py measures
