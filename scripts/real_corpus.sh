@@ -11,7 +11,8 @@
 # player on a library of its own instrument; its test pieces (test-split scores) are rendered by
 # benchmarks/quality.py --set r1. Training: $DATA/solos-philharmonia$SUFFIX ($HOURS h of solo
 # parts) and $DATA/urmp-philharmonia$SUFFIX (aligned pieces), played with the Philharmonia's notes.
-# REALISM (default: the performance steps, as the soundfont recipe) names the steps.
+# REALISM (default: the performance steps, as the soundfont recipe) names the steps; row all-recorded's
+# corpora: SUFFIX=-recorded REALISM=vibrato,intonation,dynamics,timing,calibration,room,eq,compression,noise.
 set -euo pipefail
 VIMSS=${VIMSS:-.venv/bin/vimss}
 DATA=${DATA:-data}
@@ -22,8 +23,11 @@ HOURS=${HOURS:-2}
 WORKERS=${WORKERS:-2}
 r1=(); for s in $(cat "$REAL/folds/r1-libraries.txt"); do r1+=(--soundfont "$REAL/sources/$s"); done
 
-$VIMSS synth "$REAL/folds/r1-pieces-val" --layout urmp --split train --pieces 24 --max-parts 5 --seconds 20 --seed 2 \
-    --sample-rate 11025 "${r1[@]}" --realism "$REALISM" --workers "$WORKERS"
+# A SUFFIX names a variant of the training corpora: the validation fold stays as it was rendered.
+if [ -z "$SUFFIX" ]; then
+    $VIMSS synth "$REAL/folds/r1-pieces-val" --layout urmp --split train --pieces 24 --max-parts 5 --seconds 20 \
+        --seed 2 --sample-rate 11025 "${r1[@]}" --realism "$REALISM" --workers "$WORKERS"
+fi
 $VIMSS synth "$DATA/solos-philharmonia$SUFFIX" --layout solos --hours "$HOURS" --sample-rate 11025 \
     --soundfont "$REAL/sources/philharmonia" --realism "$REALISM" --workers "$WORKERS"
 $VIMSS synth "$DATA/urmp-philharmonia$SUFFIX" --layout urmp --hours 0.75 --seconds 20 --max-parts 5 --sample-rate 11025 \

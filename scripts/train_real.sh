@@ -7,6 +7,8 @@
 #   ROW=sf scripts/train_real.sh          # soundfonts only (the performance corpus of issue 14)
 #   ROW=notes | phrases | all | shares    # + the Philharmonia's notes | + its phrases | both | both in set shares
 #   ROW=all-eq | all-eq8 | all-eq-speed    # all, with source_eq_db 4.5 | 8 | 4.5 and speed_semitones 1
+#   ROW=all-recorded                       # all, the Philharmonia's notes rendered through the recording
+#                                          # chain (room, EQ, compression, noise; see the LOG's twelfth session)
 #
 # INIT (default benchmarks/ablation/vimss-labels-soundfonts, the soundfont model: the bundled
 # vimss-labels has heard the real folds' recordings, so a row started from it is not held out;
@@ -34,6 +36,7 @@ case $ROW in
     phrases) SETS=("${SF[@]}" "${PHRASES[@]}") ;;
     all) SETS=("${SF[@]}" "${NOTES[@]}" "${PHRASES[@]}") ;;
     shares) SETS=("${SF[@]}" "${NOTES[@]}" "${PHRASES[@]}"); CONFIG=${CONFIG:-scripts/configs/real-fine-tune-shares.json} ;;
+    all-recorded) SETS=("${SF[@]}" "${NOTES[@]/%/-recorded}" "${PHRASES[@]}") ;;
     all-eq | all-eq8 | all-eq-speed)
         SETS=("${SF[@]}" "${NOTES[@]}" "${PHRASES[@]}"); CONFIG=${CONFIG:-scripts/configs/real-fine-tune-${ROW#all-}.json} ;;
     *) SETS=(${SETS_OVERRIDE:?unknown ROW $ROW: give SETS_OVERRIDE}) ;;
