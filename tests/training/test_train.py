@@ -220,6 +220,7 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, solos):
     train([solos], tmp_path / "whole", config, workers=0)
     train([solos], tmp_path / "parts", tiny(steps=2, noise=0.5, model={"dropout": 0.5}), workers=0)
     train([solos], tmp_path / "parts", config, resume=True, workers=0)
+    assert json.loads((tmp_path / "parts" / "train_config.json").read_text())["steps"] == 6  # extended, and says so
     whole = load_file(tmp_path / "whole" / "latest" / "model.safetensors")
     parts = load_file(tmp_path / "parts" / "latest" / "model.safetensors")
     assert whole.keys() == parts.keys()

@@ -84,9 +84,11 @@ def train(
         state = TrainState(max_sources=config.min_sources if config.curriculum else config.max_sources)
         if resume:
             state = load_state(latest, config, model, optimizer, scheduler)
-        elif rank == 0:
+        if rank == 0:
+            # A resumed run may have been extended (steps, snapshots): the file says what it runs to.
             (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-            truncate_log(run_dir / "log.csv", 0)
+            if not resume:
+                truncate_log(run_dir / "log.csv", 0)
         # With the backbone's final weights (a resumed run's), every video's features are cached once.
         visual = (
             visual_lookup(
