@@ -219,12 +219,13 @@ def file_frames(samples: int, speed: int, file_rate: int, model_rate: int) -> in
 
 def draw_window(
     rng: random.Random, piece: Piece, samples: int, model_rate: int, speed_semitones: float
-) -> tuple[int, int, int]:
-    """A segment of `piece` that every player's file holds: (start frame, file rate, draw_speed's speed)."""
+) -> tuple[int, int, int, int]:
+    """A segment of `piece` that every player's file holds: (start frame, file rate,
+    draw_speed's speed, the segment's length in file frames)."""
     frames, rate = min(_frames_and_rate(p) for inst in piece.instruments for p in piece.sources[inst])
     speed = draw_speed(rng, speed_semitones)
-    start = rng.randint(0, max(0, frames - file_frames(samples, speed, rate, model_rate)))
-    return start, rate, speed
+    length = file_frames(samples, speed, rate, model_rate)
+    return rng.randint(0, max(0, frames - length)), rate, speed, length
 
 
 class PieceSegments(torch.utils.data.Dataset):
@@ -261,7 +262,7 @@ class PieceSegments(torch.utils.data.Dataset):
         rng = random.Random(self.seed * 1_000_003 + item)
         for _ in range(self.max_tries):
             piece = rng.choice(self.pieces)
-            start, rate, speed = draw_window(rng, piece, self.samples, self.rate, self.speed_semitones)
+            start, rate, speed, _length = draw_window(rng, piece, self.samples, self.rate, self.speed_semitones)
             sources = torch.zeros(N_INSTRUMENTS, self.samples)
             for inst in piece.instruments:
                 gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
@@ -324,9 +325,8 @@ class PlayerPairs(torch.utils.data.Dataset):
         rng = random.Random(self.seed * 1_000_003 + item)
         for _ in range(self.max_tries):
             piece, inst = rng.choice(self.pairs)
-            start, rate, speed = draw_window(rng, piece, self.samples, self.rate, self.speed_semitones)
+            start, rate, speed, length = draw_window(rng, piece, self.samples, self.rate, self.speed_semitones)
             stems = [p for i in piece.instruments for p in piece.sources[i]]
-            length = file_frames(self.samples, speed, rate, self.rate)
             players = [
                 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20)
                 * read_segment(p, start, self.samples, self.rate, speed)
