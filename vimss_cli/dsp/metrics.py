@@ -66,12 +66,19 @@ def bss_eval(references: torch.Tensor, estimates: torch.Tensor) -> tuple[torch.T
     out = [torch.full((n,), math.nan, dtype=torch.float64) for _ in range(3)]
     active = (~is_silent(references)).nonzero().flatten()
     if len(active):
+        # One thread: after torch.set_num_threads(n > 1), MKL's batched LU solve fails on any
+        # matrix (pytorch/pytorch#142815), printing "Parameter 6 was incorrect on entry to
+        # DLASWP" per system and leaving every metric NaN.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
             sdr, sir, sar = fast_bss_eval.bss_eval_sources(
                 references[active].double(), estimates[active].double(), compute_permutation=False
             )
         except RuntimeError:  # singular: references that (nearly) lie in each other's span, e.g. a doubled part
             return out[0], out[1], out[2]
+        finally:
+            torch.set_num_threads(threads)
         for dst, src in zip(out, (sdr, sir, sar)):
             dst[active] = src.double()
     return out[0], out[1], out[2]

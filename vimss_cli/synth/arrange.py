@@ -115,9 +115,17 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
         gain_db = rng.uniform(-9.0, 0.0) if settings.layout == "urmp" else 0.0
         voices[k] = Voice(part.name, inst.abbr, rng.choice(inst.gm_programs), shift, velocity_scale, gain_db, notes)
     ordered = [voices[k] for k in range(len(window))]
-    if pair is not None and pair[0] > pair[1]:  # the upper player of an instrument comes first, as URMP's violin I
-        ordered[pair[0]], ordered[pair[1]] = ordered[pair[1]], ordered[pair[0]]
+    if settings.doubled > 0:  # the upper player of an instrument comes first, as URMP's violin I
+        for abbr in sorted({v.instrument for v in ordered}):
+            seats = [k for k, v in enumerate(ordered) if v.instrument == abbr]
+            # By the pitch it sounds: each part's octave shift is its own, so the part written higher can sound lower.
+            if len(seats) == 2 and _mean_pitch(ordered[seats[0]]) < _mean_pitch(ordered[seats[1]]):
+                ordered[seats[0]], ordered[seats[1]] = ordered[seats[1]], ordered[seats[0]]
     return ordered
+
+
+def _mean_pitch(voice: Voice) -> float:
+    return sum(n.pitch for n in voice.notes) / len(voice.notes)
 
 
 def _doubled_pair(
