@@ -307,7 +307,8 @@ def test_the_upper_player_comes_first_by_the_pitch_it_sounds_after_each_part_s_o
     for seed in range(60):
         rng = random.Random(seed)
         parts = [
-            Part(f"p{k}", tuple(Note(i * 0.5, i * 0.5 + 0.4, rng.randint(30, 100), 90) for i in range(12))) for k in range(4)
+            Part(f"p{k}", tuple(Note(i * 0.5, i * 0.5 + 0.4, rng.randint(30, 100), 90) for i in range(12)))
+            for k in range(4)
         ]
         voices = arrange(parts, random.Random(seed), settings("urmp", min_parts=3, max_parts=4, doubled=1.0))
         assert voices is not None

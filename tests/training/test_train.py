@@ -594,6 +594,34 @@ def test_player_pairs_are_the_two_players_upper_first_with_the_rest_leaking_in(t
         torch.testing.assert_close(flipped[k].sources, in_order[k].sources.flip(0))
 
 
+def test_player_pairs_order_by_the_segment_or_by_the_whole_piece_where_the_parts_cross(tmp_path):
+    """The second trumpet plays above the first for the first 4 s and below for the last 4: by
+    the segment, examples from the start come flipped; by the piece (the player evaluate scores
+    as AuSep_1), none do."""
+    import pretty_midi
+
+    folder = write_piece(tmp_path / "pairs", 15, "Surprise", ["tpt", "tpt", "tbn"])
+    pieces = urmp_pieces(tmp_path / "pairs")[0]
+    as_filed = [PlayerPairs(pieces, size=12, seed=0, rate=22050)[k].sources for k in range(12)]
+    midi = pretty_midi.PrettyMIDI()
+    for notes in ([(60, 0.0, 8.0)], [(72, 0.0, 4.0), (40, 4.0, 8.0)], [(48, 0.0, 8.0)]):
+        track = pretty_midi.Instrument(program=56)
+        track.notes = [pretty_midi.Note(90, pitch, start, end) for pitch, start, end in notes]
+        midi.instruments.append(track)
+    midi.write(str(folder / f"Sco_{folder.name}.mid"))
+    by_segment = PlayerPairs(pieces, size=12, seed=0, rate=22050)
+    by_piece = PlayerPairs(pieces, size=12, seed=0, rate=22050, order="piece")
+    flipped = 0
+    for k in range(12):
+        torch.testing.assert_close(by_piece[k].sources, as_filed[k])  # the first trumpet's mean: 60 > 56
+        segment = by_segment[k].sources
+        flipped += not torch.equal(segment, as_filed[k])
+        assert torch.equal(segment, as_filed[k]) or torch.equal(segment, as_filed[k].flip(0))
+    assert 0 < flipped < 12
+    with pytest.raises(VimssError, match="unknown player_order 'seat'"):
+        tiny(player_order="seat")
+
+
 def test_a_player_splitter_trains_in_the_same_loop_and_loads_as_one(tmp_path):
     folder = tmp_path / "pairs"
     write_piece(folder, 15, "Surprise", ["tpt", "tpt", "tbn"])

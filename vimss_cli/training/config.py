@@ -13,6 +13,7 @@ from ..nets.checkpoints import load_model
 from ..nets.config import ModelConfig, check_keys, read_json
 
 LOSSES = ("mask", "si-sdr")
+PLAYER_ORDERS = ("segment", "piece")
 
 
 RESUMABLE_CHANGES = {"steps", "snapshots"}
@@ -46,6 +47,10 @@ class TrainConfig:
     cue (a viola is close to a violin scaled by 1.15). Validation is never augmented. 0 turns it off."""
     aligned_share: float = 0.5
     """Share of examples from URMP-layout pieces when both layouts are given."""
+    player_order: str = "segment"
+    """Player splitters: which of a pair is the upper part of an example, by the mean pitch of
+    the score's notes in the "segment", or in the whole "piece" (the player `vimss evaluate`
+    scores as AuSep_1, also where the two parts cross inside the segment)."""
     data_shares: tuple[float, ...] = ()
     """Share of examples drawn from each `--data` folder, in their order (each folder then
     mixes only its own recordings); empty: the Solos-layout folders pooled into one
@@ -86,6 +91,10 @@ class TrainConfig:
             raise VimssError("train config: data_shares must be at least 0, and not all 0")
         if self.model.architecture == "player-splitter" and (self.source_eq_db > 0 or self.loss != "mask"):
             raise VimssError("train config: a player splitter trains on the mask loss, without source_eq_db")
+        if self.player_order not in PLAYER_ORDERS:
+            raise VimssError(
+                f"train config: unknown player_order '{self.player_order}' (choose {' or '.join(PLAYER_ORDERS)})"
+            )
         if self.loss not in LOSSES:
             raise VimssError(f"train config: unknown loss '{self.loss}' (choose {' or '.join(LOSSES)})")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -294,8 +295,8 @@ class PlayerPairs(torch.utils.data.Dataset):
     """Segments of URMP-layout pieces in which two players play one instrument, for the player
     splitter (`nets/splitter.py`): the input is the two players' sum (each at a random gain of up
     to `gain_db`) with the rest of the piece leaking in (BLEED_DB), the sources the two players,
-    the upper part first (the higher mean pitch of the score's notes in the segment; the file
-    order without a `Sco_*.mid`), the labels the class."""
+    the upper part first (the higher mean pitch of the score's notes in the segment, or with
+    `order` "piece" in the whole piece; the file order without a `Sco_*.mid`), the labels the class."""
 
     def __init__(
         self,
@@ -308,6 +309,7 @@ class PlayerPairs(torch.utils.data.Dataset):
         samples: int = SEGMENT_SAMPLES,
         rate: int = SAMPLE_RATE,
         speed_semitones: float = 0.0,
+        order: str = "segment",
     ) -> None:
         self.pairs = [(piece, inst) for piece in pieces for inst in piece.instruments if len(piece.sources[inst]) == 2]
         if not self.pairs:
@@ -316,7 +318,7 @@ class PlayerPairs(torch.utils.data.Dataset):
                 "(e.g. NN_Title_vn_vn_va_vc/; `vimss synth --doubled 1` renders them); none found"
             )
         self.size, self.seed, self.gain_db, self.max_tries = size, seed, gain_db, max_tries
-        self.samples, self.rate, self.speed_semitones = samples, rate, speed_semitones
+        self.samples, self.rate, self.speed_semitones, self.order = samples, rate, speed_semitones, order
 
     def __len__(self) -> int:
         return self.size
@@ -344,7 +346,8 @@ class PlayerPairs(torch.utils.data.Dataset):
             if bleed_energy > 0:
                 level = 10 ** (rng.uniform(*BLEED_DB) / 10) * energy.sum() / bleed_energy
                 bleed = bleed * level.sqrt()
-            if upper_first(piece, inst, start / rate, (start + length) / rate) is False:
+            span = (start / rate, (start + length) / rate) if self.order == "segment" else (0.0, math.inf)
+            if upper_first(piece, inst, *span) is False:
                 pair = pair.flip(0)
             mix = pair.sum(0) + bleed
             peak = mix.abs().max()

@@ -78,7 +78,7 @@ def training_data(
     window = config.model.example_window
     speed = config.speed_semitones if augment else 0.0
     if config.model.architecture == "player-splitter":  # pairs of players of one instrument, from aligned pieces
-        return PlayerPairs(pieces, size, seed=seed, speed_semitones=speed, **window)
+        return PlayerPairs(pieces, size, seed=seed, speed_semitones=speed, order=config.player_order, **window)
     parts: list[MixAndSeparate | PieceSegments] = []
     weights = []
     if solos:
