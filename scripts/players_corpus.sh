@@ -16,7 +16,7 @@ r1=(); for s in $(cat "$REAL/folds/r1-libraries.txt"); do r1+=(--soundfont "$REA
 common=(--layout urmp --seconds 12 --min-parts 3 --max-parts 5 --sample-rate 11025 --doubled 1 --realism "$REALISM"
     --workers "$WORKERS")
 
-$VIMSS synth "$REAL/folds/doubled-val" --split train --pieces 32 --seed 2 "${r1[@]}" "${common[@]}"
+$VIMSS synth "$REAL/folds/doubled-val" --split train --pieces 96 --seed 2 "${r1[@]}" "${common[@]}"
 $VIMSS synth "$REAL/folds/doubled-test-r1" --split test --pieces 40 --seed 3 "${r1[@]}" "${common[@]}"
 $VIMSS synth "$REAL/folds/doubled-test-ms" --split test --pieces 40 --seed 3 \
     --soundfont /usr/share/sounds/sf3/MuseScore_General.sf3 "${common[@]}"
