@@ -3,7 +3,8 @@
 # class, trained from scratch on the pieces of scripts/players_corpus.sh (two neighbouring parts on one
 # instrument; the Philharmonia's notes and FluidR3_GM), chosen on fold R1's libraries (doubled-val).
 # scripts/configs/players.json: batch 16, Adam 1e-3, noise on a tenth, tape speed +-1 semitone; CONFIG picks another
-# (scripts/configs/players-piece-order.json: the upper part by the whole piece's mean pitch, not the segment's).
+# (scripts/configs/players-piece-order.json: the upper part by the whole piece's mean pitch, not the segment's),
+# with an OUT of its own: a run whose OUT/latest exists is resumed with its saved config.
 set -euo pipefail
 DATA=${DATA:-data}
 REAL=${REAL:-$DATA/real}

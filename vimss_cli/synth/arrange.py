@@ -88,7 +88,7 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
     playable = [i for i in INSTRUMENTS if i.abbr in settings.instruments]  # all 13 unless libraries play fewer
     voices: dict[int, Voice] = {}
     # Highest part first, so the instruments that can only play high get the top lines.
-    order = sorted(range(len(window)), key=lambda k: -sum(n.pitch for n in window[k].notes) / len(window[k].notes))
+    order = sorted(range(len(window)), key=lambda k: -_mean_pitch(window[k].notes))
     pair = _doubled_pair(window, order, playable, rng, settings.doubled)
     if pair is not None:
         used.add(pair[2].abbr)  # the other parts play other instruments where they can
@@ -119,13 +119,13 @@ def arrange(parts: list[Part], rng: random.Random, settings: SynthSettings) -> l
         for abbr in sorted({v.instrument for v in ordered}):
             seats = [k for k, v in enumerate(ordered) if v.instrument == abbr]
             # By the pitch it sounds: each part's octave shift is its own, so the part written higher can sound lower.
-            if len(seats) == 2 and _mean_pitch(ordered[seats[0]]) < _mean_pitch(ordered[seats[1]]):
+            if len(seats) == 2 and _mean_pitch(ordered[seats[0]].notes) < _mean_pitch(ordered[seats[1]].notes):
                 ordered[seats[0]], ordered[seats[1]] = ordered[seats[1]], ordered[seats[0]]
     return ordered
 
 
-def _mean_pitch(voice: Voice) -> float:
-    return sum(n.pitch for n in voice.notes) / len(voice.notes)
+def _mean_pitch(notes: tuple[Note, ...]) -> float:
+    return sum(n.pitch for n in notes) / len(notes)
 
 
 def _doubled_pair(
